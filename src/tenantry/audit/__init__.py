@@ -1,0 +1,3 @@
+from tenantry.audit.service import record
+
+__all__ = ["record"]

@@ -1,0 +1,83 @@
+"""The one dependency that guards every protected route (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+
+from tenantry.auth.models import Session
+from tenantry.db import DbSession, utcnow
+from tenantry.dependencies import Signer
+from tenantry.errors import Forbidden, InvalidToken, Unauthorized
+from tenantry.security.jwt import TokenError
+from tenantry.users.models import User
+
+log = structlog.get_logger("tenantry.auth")
+
+# `tokenUrl` makes Swagger UI's Authorize button sign in through the OAuth 2.0 endpoint.
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: User
+    session: Session
+
+
+async def get_principal(
+    request: Request,
+    db: DbSession,
+    signer: Signer,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> Principal:
+    if not token:
+        raise Unauthorized("Sign in and send the access token as a bearer token.")
+    try:
+        claims = signer.validate(token)
+    except TokenError as exc:
+        log.info("access_token_rejected", reason=str(exc))
+        raise InvalidToken() from exc
+    # One primary-key query: a revoked session or a deactivated user fails at once.
+    row = (
+        await db.execute(
+            select(Session, User)
+            .join(User, User.id == Session.user_id)
+            .where(Session.id == claims.session_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidToken()
+    session, user = row
+    if (
+        session.user_id != claims.user_id
+        or session.revoked_at is not None
+        or session.expires_at <= utcnow()
+        or not user.is_active
+    ):
+        raise InvalidToken()
+    request.state.user_id = user.id
+    return Principal(user=user, session=session)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_current_user(principal: CurrentPrincipal) -> User:
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_superuser(user: CurrentUser) -> User:
+    if not user.is_superuser:
+        raise Forbidden("This operation is reserved to platform operators.")
+    return user
+
+
+Superuser = Annotated[User, Depends(get_superuser)]

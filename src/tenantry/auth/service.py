@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry import audit
+from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials
+from tenantry.auth.models import Session
+from tenantry.auth.sessions import start_session
+from tenantry.config import Settings
+from tenantry.request_context import RequestContext
+from tenantry.security.passwords import PasswordHasher
+from tenantry.users import service as users
+from tenantry.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    session: Session
+
+
+async def authenticate(
+    db: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    settings: Settings,
+    hasher: PasswordHasher,
+    context: RequestContext,
+) -> SignedIn:
+    """Check the credentials and open a session.
+
+    Unknown emails, wrong passwords and deactivated accounts fail identically and take
+    the same time (the unknown email is verified against a dummy hash): no enumeration.
+    """
+    user = await users.get_by_email(db, email)
+    valid, new_hash = await hasher.verify(password, user.password_hash if user else None)
+    if user is None or not valid or not user.is_active:
+        if user is not None and not valid:
+            user.failed_login_count += 1
+        audit.record(
+            db,
+            action="auth.login.failed",
+            outcome="failure",
+            context=context,
+            actor_user_id=user.id if user else None,
+            target_type="user",
+            target_id=user.id if user else None,
+            details={"email": email},
+        )
+        await db.commit()
+        raise InvalidCredentials()
+    if settings.email_verification_required and user.email_verified_at is None:
+        raise EmailNotVerified("Verify your email address before signing in.")
+    if new_hash is not None:
+        user.password_hash = new_hash
+    user.failed_login_count = 0
+    session = start_session(db, user_id=user.id, settings=settings, context=context)
+    await db.flush()
+    audit.record(
+        db,
+        action="auth.login.succeeded",
+        context=context,
+        actor_user_id=user.id,
+        target_type="session",
+        target_id=session.id,
+    )
+    await db.commit()
+    return SignedIn(user=user, session=session)

@@ -1,0 +1,149 @@
+"""The `tenantry` command (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+from alembic import command as alembic_command
+from pydantic import TypeAdapter, ValidationError
+
+from tenantry.config import ConfigurationError, Settings, get_settings
+from tenantry.migrations import alembic_config
+
+app = typer.Typer(help="Tenantry: authentication and multi-tenant access.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+        settings.validate_for_startup()
+    except (ConfigurationError, ValidationError) as exc:
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return settings
+
+
+def upgrade_database(settings: Settings, revision: str = "head") -> None:
+    alembic_command.upgrade(alembic_config(settings.database_url), revision)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API. The embedded SQLite database is migrated first; PostgreSQL is
+    migrated explicitly with `tenantry db upgrade`."""
+    import uvicorn
+
+    settings = _settings()
+    if settings.is_sqlite:
+        upgrade_database(settings)
+    uvicorn.run(
+        "tenantry.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        # Believe X-Forwarded-* only from the configured proxies; uvicorn alone
+        # would trust 127.0.0.1.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    upgrade_database(_settings(), revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
+    """Revert migrations down to REVISION (`base` removes every table)."""
+    alembic_command.downgrade(alembic_config(_settings().database_url), revision)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    alembic_command.current(alembic_config(_settings().database_url), verbose=False)
+
+
+@app.command("create-superuser")
+def create_superuser(
+    email: Annotated[str, typer.Option(help="The operator's email address.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a platform operator (a superuser)."""
+    from tenantry.users.schemas import Email
+
+    settings = _settings()
+    try:
+        normalized = TypeAdapter(Email).validate_python(email)
+    except ValidationError as exc:
+        typer.echo("That is not a valid email address.", err=True)
+        raise typer.Exit(2) from exc
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    message, code = asyncio.run(_create_superuser(settings, normalized, password))
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+async def _create_superuser(settings: Settings, email: str, password: str) -> tuple[str, int]:
+    from tenantry.db import create_engine, create_sessionmaker
+    from tenantry.security.passwords import PasswordHasher
+    from tenantry.users import service as users
+    from tenantry.users.exceptions import EmailTaken, WeakPasswordError
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            try:
+                user = await users.register(
+                    db,
+                    email=email,
+                    password=password,
+                    full_name=None,
+                    settings=settings,
+                    hasher=PasswordHasher(settings),
+                    context=None,
+                    is_superuser=True,
+                )
+            except WeakPasswordError as exc:
+                return f"Weak password: {exc.detail}", 2
+            except EmailTaken:
+                return f"A user with the email {email} already exists.", 1
+            return f"Created superuser {user.email} ({user.id}).", 0
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document."""
+    from tenantry.main import create_app
+
+    settings = _settings().model_copy(update={"docs_enabled": True})
+    typer.echo(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    app()

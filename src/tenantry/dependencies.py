@@ -1,0 +1,31 @@
+"""Process-wide objects built once in `create_app` and handed to routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tenantry.config import Settings
+from tenantry.security.jwt import TokenSigner
+from tenantry.security.passwords import PasswordHasher
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+def get_signer(request: Request) -> TokenSigner:
+    signer: TokenSigner = request.app.state.signer
+    return signer
+
+
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
+Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
+Signer = Annotated[TokenSigner, Depends(get_signer)]

@@ -1,0 +1,63 @@
+"""The application factory: settings in, a ready FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tenantry.auth.router import router as auth_router
+from tenantry.config import Settings, get_settings
+from tenantry.db import create_engine, create_sessionmaker
+from tenantry.errors import install_error_handlers
+from tenantry.middleware import (
+    BodySizeLimitMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from tenantry.observability.health import router as health_router
+from tenantry.observability.logging import configure_logging
+from tenantry.security.jwt import TokenSigner
+from tenantry.security.passwords import PasswordHasher
+from tenantry.users.router import router as users_router
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.validate_for_startup()
+    configure_logging(settings)
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Tenantry",
+        version="0.1.0",
+        summary="Authentication and multi-tenant access for B2B SaaS backends.",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.show_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.show_docs else None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.hasher = PasswordHasher(settings)
+    app.state.signer = TokenSigner(settings)
+
+    install_error_handlers(app)
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(health_router)
+
+    # Added last runs first: ids exist before anything logs, headers go on every answer.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,30 @@
+"""Who is asking, from where: the facts every audit event and log line carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+USER_AGENT_MAX = 512
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+
+
+def get_request_context(request: Request) -> RequestContext:
+    # The client address has already been corrected for trusted proxies by uvicorn.
+    user_agent = request.headers.get("user-agent")
+    return RequestContext(
+        ip=request.client.host if request.client else None,
+        user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+Context = Annotated[RequestContext, Depends(get_request_context)]

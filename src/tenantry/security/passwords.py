@@ -1,0 +1,92 @@
+"""Password rules (DESIGN.md §5) and hashing off the event loop.
+
+Hashing is deliberately slow (~200 ms of one core for bcrypt cost 12), so it runs in
+a thread pool bounded to the CPU count: a login storm queues there instead of
+starving every other request of the event loop.
+"""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+from functools import cache
+from importlib.resources import files
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
+
+from tenantry.config import Settings
+
+BCRYPT_MAX_BYTES = 72
+ARGON2_MAX_CHARS = 1024
+EMAIL_LOCAL_PART_MIN_CHARS = 3
+
+
+class WeakPassword(ValueError):
+    """A password rule failed; the message names the rule (never the password)."""
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of ~20,000 common passwords, loaded once per process.
+
+    The list (lower-cased) was compiled by Royce Williams and is the one Django ships.
+    """
+    data = files("tenantry.security").joinpath("common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode("utf-8").split())
+
+
+def check_password_rules(password: str, *, email: str, settings: Settings) -> None:
+    """Raise `WeakPassword` naming the first rule the password breaks."""
+    if len(password) < settings.password_min_length:
+        raise WeakPassword(f"Password must be at least {settings.password_min_length} characters.")
+    if settings.password_hasher == "bcrypt":
+        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+            raise WeakPassword(f"Password must be at most {BCRYPT_MAX_BYTES} bytes in UTF-8.")
+    elif len(password) > ARGON2_MAX_CHARS:
+        raise WeakPassword(f"Password must be at most {ARGON2_MAX_CHARS} characters.")
+    local_part = email.rpartition("@")[0].casefold()
+    folded = password.casefold()
+    if folded == local_part or (
+        len(local_part) >= EMAIL_LOCAL_PART_MIN_CHARS and local_part in folded
+    ):
+        raise WeakPassword("Password must not contain the email address's name.")
+    if password.lower().strip() in common_passwords():
+        raise WeakPassword("Password is too common.")
+
+
+class PasswordHasher:
+    """Hashes with the configured scheme; verifies any scheme it knows and upgrades old ones."""
+
+    def __init__(self, settings: Settings) -> None:
+        bcrypt = BcryptHasher(rounds=settings.bcrypt_rounds)
+        argon2 = Argon2Hasher()
+        preferred = (bcrypt, argon2) if settings.password_hasher == "bcrypt" else (argon2, bcrypt)
+        self._hash = PasswordHash(preferred)
+        self._limiter = CapacityLimiter(settings.password_threads)
+        # Verifying against this makes an unknown email cost what a wrong password costs.
+        self._dummy_hash = self._hash.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        """Return (valid, new hash when the stored one uses an outdated scheme or cost)."""
+        if password_hash is None:
+            await anyio.to_thread.run_sync(
+                self._hash.verify, password, self._dummy_hash, limiter=self._limiter
+            )
+            return False, None
+        return await anyio.to_thread.run_sync(
+            self._verify_and_update, password, password_hash, limiter=self._limiter
+        )
+
+    def _verify_and_update(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        try:
+            return self._hash.verify_and_update(password, password_hash)
+        except ValueError:
+            # bcrypt refuses secrets over 72 bytes; such a password cannot match.
+            return False, None

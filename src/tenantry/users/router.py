@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from tenantry.auth.dependencies import CurrentUser, Superuser
+from tenantry.db import DbSession
+from tenantry.openapi import problems
+from tenantry.pagination import Page, PageParams, page_params
+from tenantry.request_context import Context
+from tenantry.users import service
+from tenantry.users.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
+
+router = APIRouter(prefix="/users", tags=["users"], responses=problems(401))
+
+
+@router.get("/me")
+async def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch("/me", responses=problems(422))
+async def update_me(
+    body: UserUpdateSelf, user: CurrentUser, db: DbSession, context: Context
+) -> UserRead:
+    return UserRead.model_validate(
+        await service.update_self(db, user=user, changes=body, context=context)
+    )
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(user: CurrentUser, db: DbSession, context: Context) -> None:
+    """Deactivate the account: every session ends at once; the audit trail is kept."""
+    await service.deactivate_self(db, user=user, context=context)
+
+
+@router.get("", responses=problems(400, 403))
+async def list_users(
+    _operator: Superuser, db: DbSession, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[UserRead]:
+    return await service.list_users(db, page=page)
+
+
+@router.get("/{user_id}", responses=problems(403, 404))
+async def read_user(user_id: uuid.UUID, _operator: Superuser, db: DbSession) -> UserRead:
+    return UserRead.model_validate(await service.get(db, user_id))
+
+
+@router.patch("/{user_id}", responses=problems(403, 404, 422))
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdateAdmin, operator: Superuser, db: DbSession, context: Context
+) -> UserRead:
+    user = await service.get(db, user_id)
+    return UserRead.model_validate(
+        await service.update_by_admin(db, user=user, actor=operator, changes=body, context=context)
+    )

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+# Trimmed before validation, stored lower-cased (DESIGN.md §3).
+Email = Annotated[
+    EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email), Field(max_length=320)
+]
+FullName = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=200)]
+
+
+class StrictBody(BaseModel):
+    """Request bodies refuse unknown fields: nobody sets `is_superuser` by adding it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    email_verified_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserUpdateSelf(StrictBody):
+    full_name: FullName | None = None
+
+
+class UserUpdateAdmin(StrictBody):
+    full_name: FullName | None = None
+    is_active: bool | None = None
+    is_superuser: bool | None = None

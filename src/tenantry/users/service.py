@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantry import audit
+from tenantry.auth.sessions import revoke_user_sessions
+from tenantry.config import Settings
+from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.request_context import RequestContext
+from tenantry.security.passwords import PasswordHasher, WeakPassword, check_password_rules
+from tenantry.users.exceptions import EmailTaken, UserNotFound, WeakPasswordError
+from tenantry.users.models import User
+from tenantry.users.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
+
+
+def validate_new_password(password: str, *, email: str, settings: Settings) -> None:
+    try:
+        check_password_rules(password, email=email, settings=settings)
+    except WeakPassword as exc:
+        raise WeakPasswordError(str(exc)) from exc
+
+
+async def get_by_email(db: AsyncSession, email: str) -> User | None:
+    result = await db.execute(select(User).where(User.email == email))
+    return result.scalar_one_or_none()
+
+
+async def get(db: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await db.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+async def register(
+    db: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str | None,
+    settings: Settings,
+    hasher: PasswordHasher,
+    context: RequestContext | None,
+    is_superuser: bool = False,
+) -> User:
+    validate_new_password(password, email=email, settings=settings)
+    if await get_by_email(db, email) is not None:
+        raise EmailTaken()
+    user = User(
+        email=email,
+        password_hash=await hasher.hash(password),
+        full_name=full_name,
+        is_superuser=is_superuser,
+    )
+    db.add(user)
+    try:
+        await db.flush()
+        audit.record(
+            db,
+            action="user.registered",
+            context=context,
+            actor_user_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            details={"is_superuser": True} if is_superuser else None,
+        )
+        await db.commit()
+    except IntegrityError as exc:
+        # A concurrent registration of the same email won the unique index.
+        await db.rollback()
+        raise EmailTaken() from exc
+    return user
+
+
+async def update_self(
+    db: AsyncSession, *, user: User, changes: UserUpdateSelf, context: RequestContext
+) -> User:
+    return await _apply_update(db, user=user, actor=user, changes=changes, context=context)
+
+
+async def update_by_admin(
+    db: AsyncSession,
+    *,
+    user: User,
+    actor: User,
+    changes: UserUpdateAdmin,
+    context: RequestContext,
+) -> User:
+    return await _apply_update(db, user=user, actor=actor, changes=changes, context=context)
+
+
+async def _apply_update(
+    db: AsyncSession,
+    *,
+    user: User,
+    actor: User,
+    changes: UserUpdateSelf | UserUpdateAdmin,
+    context: RequestContext,
+) -> User:
+    # `full_name: null` clears the name; a null flag means "leave it as it is".
+    fields = {
+        key: value
+        for key, value in changes.model_dump(exclude_unset=True).items()
+        if value is not None or key == "full_name"
+    }
+    changed = {key: value for key, value in fields.items() if getattr(user, key) != value}
+    if not changed:
+        return user
+    for key, value in changed.items():
+        setattr(user, key, value)
+    if changed.get("is_active") is False:
+        await revoke_user_sessions(db, user_id=user.id, reason="user_deactivated")
+        action = "user.deactivated"
+    else:
+        action = "user.updated"
+    audit.record(
+        db,
+        action=action,
+        context=context,
+        actor_user_id=actor.id,
+        target_type="user",
+        target_id=user.id,
+        details={"fields": sorted(changed)},
+    )
+    await db.commit()
+    return user
+
+
+async def deactivate_self(db: AsyncSession, *, user: User, context: RequestContext) -> None:
+    """`DELETE /users/me`: the account is kept (and its audit trail), but can never sign in."""
+    user.is_active = False
+    await revoke_user_sessions(db, user_id=user.id, reason="user_deactivated")
+    audit.record(
+        db,
+        action="user.deactivated",
+        context=context,
+        actor_user_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
+    await db.commit()
+
+
+async def list_users(db: AsyncSession, *, page: PageParams) -> Page[UserRead]:
+    statement = select(User).order_by(User.id).limit(page.limit + 1)
+    if page.after is not None:
+        statement = statement.where(User.id > page.after)
+    users = list((await db.execute(statement)).scalars())
+    has_more = len(users) > page.limit
+    users = users[: page.limit]
+    return Page[UserRead](
+        items=[UserRead.model_validate(user) for user in users],
+        next_cursor=encode_cursor(users[-1].id) if has_more else None,
+    )

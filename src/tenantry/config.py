@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantry.db"
@@ -96,6 +96,29 @@ class Settings(BaseSettings):
     frontend_url: str = Field(
         "http://127.0.0.1:8000", description="Base of the links written into mail."
     )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for mail; unset writes mail to the log (not in production)."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(None, description="SMTP login; unset sends without AUTH.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password for `SMTP_USERNAME`.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time allowed for one SMTP connection and delivery."
+    )
+    mail_from: str = Field("no-reply@localhost", description="`From` address of every mail.")
+    mail_send_attempts: int = Field(
+        3, ge=1, le=10, description="Tries per mail before the failure is logged and dropped."
+    )
+    mail_retry_backoff_seconds: float = Field(
+        0.5, ge=0, description="Wait before the second try; doubled before each further one."
+    )
+    password_reset_ttl_seconds: int = Field(
+        3600, ge=60, description="Lifetime of a password reset link."
+    )
+    email_verification_ttl_seconds: int = Field(
+        86_400, ge=60, description="Lifetime of an email verification link."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )
@@ -163,6 +186,8 @@ class Settings(BaseSettings):
                 found.append(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
         elif self.secret_key is not None and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
             found.append(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
+        if self.is_production and not self.smtp_host:
+            found.append("SMTP_HOST is required in production (mail is only logged without it)")
         return found
 
     def validate_for_startup(self) -> None:

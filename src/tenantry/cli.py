@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,8 @@ from tenantry.migrations import alembic_config
 app = typer.Typer(help="Tenantry: authentication and multi-tenant access.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="Signing keys for access tokens.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _settings() -> Settings:
@@ -134,6 +137,28 @@ async def _create_superuser(settings: Settings, email: str, password: str) -> tu
             return f"Created superuser {user.email} ({user.id}).", 0
     finally:
         await engine.dispose()
+
+
+@keys_app.command("generate")
+def keys_generate(
+    algorithm: Annotated[
+        str, typer.Option(help="EdDSA (Ed25519), ES256 (P-256) or RS256 (RSA 3072).")
+    ] = "EdDSA",
+    out_dir: Annotated[Path, typer.Option(help="Folder for the two PEM files.")] = Path("keys"),
+) -> None:
+    """Write a new signing key pair: the private key (mode 0600) and its public key.
+
+    Rotate by signing with the new private key (`JWT_PRIVATE_KEY_FILE`) while the old
+    public key stays in `JWT_PUBLIC_KEY_FILES` for one access-token lifetime.
+    """
+    from tenantry.security.keys import generate_key_pair
+
+    try:
+        private_path, public_path, kid = generate_key_pair(algorithm, out_dir)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"kid: {kid}\nprivate key: {private_path}\npublic key: {public_path}")
 
 
 @app.command()

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "EdDSA", "RS256", "ES256"] = Field(
         "HS256", description="Signing algorithm of access tokens."
     )
+    jwt_private_key_file: str | None = Field(
+        None, description="PEM private key that signs access tokens (EdDSA, RS256, ES256)."
+    )
+    jwt_public_key_files: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated PEM public keys that still verify tokens (key rotation).",
+    )
     jwt_issuer: str = Field("tenantry", description="`iss` claim written and required.")
     jwt_audience: str = Field("tenantry-api", description="`aud` claim written and required.")
     access_token_ttl_seconds: int = Field(900, ge=30, description="Access token lifetime.")
@@ -76,6 +83,12 @@ class Settings(BaseSettings):
     )
     session_max_age_seconds: int = Field(
         2_592_000, ge=60, description="Absolute session lifetime (30 days)."
+    )
+    refresh_reuse_interval_seconds: int = Field(
+        10,
+        ge=0,
+        description="A rotated refresh token retried within this many seconds gets the "
+        "current token instead of revoking the session.",
     )
     password_hasher: Literal["bcrypt", "argon2"] = Field(
         "bcrypt", description="Scheme for new hashes; old hashes are upgraded on login."
@@ -119,6 +132,9 @@ class Settings(BaseSettings):
     email_verification_ttl_seconds: int = Field(
         86_400, ge=60, description="Lifetime of an email verification link."
     )
+    invitation_ttl_seconds: int = Field(
+        604_800, ge=60, description="Lifetime of an organization invitation link (7 days)."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )
@@ -136,7 +152,7 @@ class Settings(BaseSettings):
     def _file_variants(cls, values: Any) -> Any:
         return _read_file_variants(values) if isinstance(values, dict) else values
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "jwt_public_key_files", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

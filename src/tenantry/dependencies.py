@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from tenantry.config import Settings
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
+from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -26,6 +27,18 @@ def get_signer(request: Request) -> TokenSigner:
     return signer
 
 
+def get_refresh_codec(request: Request) -> RefreshTokenCodec:
+    codec: RefreshTokenCodec = request.app.state.refresh_codec
+    return codec
+
+
+def get_csrf_codec(request: Request) -> CsrfCodec:
+    codec: CsrfCodec = request.app.state.csrf_codec
+    return codec
+
+
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
 Signer = Annotated[TokenSigner, Depends(get_signer)]
+RefreshCodec = Annotated[RefreshTokenCodec, Depends(get_refresh_codec)]
+Csrf = Annotated[CsrfCodec, Depends(get_csrf_codec)]

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from tenantry.auth.jwks import router as jwks_router
+from tenantry.auth.oauth import router as oauth_router
 from tenantry.auth.router import router as auth_router
 from tenantry.config import Settings, get_settings
 from tenantry.db import create_engine, create_sessionmaker
@@ -20,6 +22,7 @@ from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
+from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 from tenantry.users.router import router as users_router
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,9 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.hasher = PasswordHasher(settings)
     app.state.signer = TokenSigner(settings)
+    app.state.refresh_codec = RefreshTokenCodec(settings.signing_secret)
+    app.state.csrf_codec = CsrfCodec(settings.signing_secret)
 
     install_error_handlers(app)
     app.include_router(auth_router)
+    app.include_router(oauth_router)
+    app.include_router(jwks_router)
     app.include_router(users_router)
     app.include_router(health_router)
 

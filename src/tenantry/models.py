@@ -2,7 +2,7 @@
 
 from tenantry.accounts.models import OneTimeToken
 from tenantry.audit.models import AuditEvent
-from tenantry.auth.models import RefreshToken, Session
+from tenantry.auth.models import Session
 from tenantry.db import Base
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
 from tenantry.products.models import Product
@@ -16,7 +16,6 @@ __all__ = [
     "OneTimeToken",
     "Organization",
     "Product",
-    "RefreshToken",
     "Role",
     "Session",
     "User",

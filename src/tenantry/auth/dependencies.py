@@ -9,18 +9,20 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth.models import Session
 from tenantry.db import DbSession, utcnow
 from tenantry.dependencies import Signer
 from tenantry.errors import Forbidden, InvalidToken, Unauthorized
-from tenantry.security.jwt import TokenError
+from tenantry.security.jwt import TokenError, TokenSigner
 from tenantry.users.models import User
 
 log = structlog.get_logger("tenantry.auth")
 
 # `tokenUrl` makes Swagger UI's Authorize button sign in through the OAuth 2.0 endpoint.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+bearer_token = Depends(bearer_scheme)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +31,8 @@ class Principal:
     session: Session
 
 
-async def get_principal(
-    request: Request,
-    db: DbSession,
-    signer: Signer,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> Principal:
-    if not token:
-        raise Unauthorized("Sign in and send the access token as a bearer token.")
+async def load_principal(db: AsyncSession, signer: TokenSigner, token: str) -> Principal:
+    """Validate an access token and load its live session and user, or raise 401."""
     try:
         claims = signer.validate(token)
     except TokenError as exc:
@@ -60,8 +56,20 @@ async def get_principal(
         or not user.is_active
     ):
         raise InvalidToken()
-    request.state.user_id = user.id
     return Principal(user=user, session=session)
+
+
+async def get_principal(
+    request: Request,
+    db: DbSession,
+    signer: Signer,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> Principal:
+    if not token:
+        raise Unauthorized("Sign in and send the access token as a bearer token.")
+    principal = await load_principal(db, signer, token)
+    request.state.user_id = principal.user.id
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

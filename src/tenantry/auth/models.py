@@ -3,14 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db import Base, UTCDateTime, utcnow, uuid7
 
 
 class Session(Base):
-    """One sign-in: the `sid` of its access tokens and one refresh-token family."""
+    """One sign-in: the `sid` of its access tokens and one refresh-token family.
+
+    Revocation is immediate because every protected request reloads this row.
+    """
 
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
@@ -24,20 +27,8 @@ class Session(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(50))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
-    # Rotation counter of the refresh-token family (see security/tokens.py).
+    # The refresh-token family: the current token is derived from (id, refresh_counter)
+    # and was minted at refreshed_at; nothing of the token itself is stored
+    # (see security/tokens.py).
     refresh_counter: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class RefreshToken(Base):
-    __tablename__ = "refresh_tokens"
-    __table_args__ = (Index("ix_refresh_tokens_session_id", "session_id"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    replaced_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("refresh_tokens.id", ondelete="SET NULL")
-    )
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,26 +1,65 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import uuid
+from typing import Annotated
 
-from tenantry.auth import service
-from tenantry.auth.schemas import AccessTokenResponse, LoginRequest, RegisterRequest
+from fastapi import APIRouter, Cookie, Header, Request, Response, status
+
+from tenantry import audit
+from tenantry.auth import service, tokens
+from tenantry.auth.cookies import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    REFRESH_COOKIE,
+    clear_auth_cookies,
+    set_auth_cookies,
+)
+from tenantry.auth.dependencies import CurrentPrincipal, bearer_token, load_principal
+from tenantry.auth.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
+from tenantry.auth.schemas import (
+    AccessTokenResponse,
+    LoginRequest,
+    RegisterRequest,
+    SessionRead,
+)
+from tenantry.auth.sessions import list_live_sessions, revoke_session, revoke_user_sessions
+from tenantry.config import Settings
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings, Hasher, Signer
+from tenantry.dependencies import AppSettings, Csrf, Hasher, RefreshCodec, Signer
+from tenantry.errors import InvalidToken
 from tenantry.openapi import problems
 from tenantry.request_context import Context
+from tenantry.security.csrf import is_cross_site
+from tenantry.security.tokens import CsrfCodec
 from tenantry.users import service as users
 from tenantry.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
+CsrfCookie = Annotated[str | None, Cookie(alias=CSRF_COOKIE, include_in_schema=False)]
+CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER)]
 
-@router.post(
-    "/register",
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(409, 422, 429),
-)
+
+def _refuse_cross_site(request: Request, settings: Settings) -> None:
+    if is_cross_site(request, settings):
+        raise CsrfFailed("Requests from another site may not use the session cookies.")
+
+
+def _require_csrf(
+    codec: CsrfCodec, session_id: uuid.UUID, header: str | None, cookie: str | None
+) -> None:
+    if not codec.matches(session_id, header, cookie):
+        raise CsrfFailed(f"Send the {CSRF_COOKIE} cookie's value in the {CSRF_HEADER} header.")
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=problems(409, 422, 429))
 async def register(
-    body: RegisterRequest, db: DbSession, settings: AppSettings, hasher: Hasher, context: Context
+    body: RegisterRequest,
+    db: DbSession,
+    settings: AppSettings,
+    hasher: Hasher,
+    context: Context,
 ) -> UserRead:
     """Create an account. Passwords follow the rules of the security model."""
     user = await users.register(
@@ -38,13 +77,19 @@ async def register(
 @router.post("/login", responses=problems(401, 403, 422, 429))
 async def login(
     body: LoginRequest,
+    request: Request,
+    response: Response,
     db: DbSession,
     settings: AppSettings,
     hasher: Hasher,
     signer: Signer,
+    refresh_codec: RefreshCodec,
+    csrf: Csrf,
     context: Context,
 ) -> AccessTokenResponse:
-    """Sign in with email and password; returns a short-lived access token."""
+    """Sign in from a browser: the access token is returned for memory only; the refresh
+    token is set in an HttpOnly cookie, with a CSRF cookie for the double submit."""
+    _refuse_cross_site(request, settings)
     signed_in = await service.authenticate(
         db,
         email=body.email,
@@ -53,5 +98,148 @@ async def login(
         hasher=hasher,
         context=context,
     )
-    token = signer.issue(user_id=signed_in.user.id, session_id=signed_in.session.id)
-    return AccessTokenResponse(access_token=token, expires_in=signer.ttl_seconds)
+    family = tokens.family_of(signed_in.session, settings)
+    set_auth_cookies(
+        response,
+        refresh_token=refresh_codec.encode(family.session_id, family.counter),
+        csrf_token=csrf.token_for(family.session_id),
+        max_age=family.refresh_expires_in,
+        secure=settings.secure_cookies,
+    )
+    access = signer.issue(user_id=signed_in.user.id, session_id=signed_in.session.id)
+    return AccessTokenResponse(access_token=access, expires_in=signer.ttl_seconds)
+
+
+@router.post("/refresh", responses=problems(401, 403, 429))
+async def refresh(
+    request: Request,
+    response: Response,
+    db: DbSession,
+    settings: AppSettings,
+    signer: Signer,
+    refresh_codec: RefreshCodec,
+    csrf: Csrf,
+    context: Context,
+    refresh_cookie: RefreshCookie = None,
+    csrf_cookie: CsrfCookie = None,
+    csrf_header: CsrfHeader = None,
+) -> AccessTokenResponse:
+    """Exchange the refresh cookie for a new access token; the cookie rotates."""
+    _refuse_cross_site(request, settings)
+    claims = refresh_codec.decode(refresh_cookie) if refresh_cookie else None
+    if claims is None:
+        raise InvalidRefreshToken()
+    _require_csrf(csrf, claims.session_id, csrf_header, csrf_cookie)
+    family = await tokens.rotate(
+        db, token=refresh_cookie or "", codec=refresh_codec, settings=settings, context=context
+    )
+    set_auth_cookies(
+        response,
+        refresh_token=refresh_codec.encode(family.session_id, family.counter),
+        csrf_token=csrf.token_for(family.session_id),
+        max_age=family.refresh_expires_in,
+        secure=settings.secure_cookies,
+    )
+    access = signer.issue(user_id=family.user_id, session_id=family.session_id)
+    return AccessTokenResponse(access_token=access, expires_in=signer.ttl_seconds)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403))
+async def logout(
+    request: Request,
+    response: Response,
+    db: DbSession,
+    settings: AppSettings,
+    signer: Signer,
+    refresh_codec: RefreshCodec,
+    csrf: Csrf,
+    context: Context,
+    token: Annotated[str | None, bearer_token],
+    refresh_cookie: RefreshCookie = None,
+    csrf_cookie: CsrfCookie = None,
+    csrf_header: CsrfHeader = None,
+) -> None:
+    """End this session (by bearer token, or by the refresh cookie with the CSRF header)
+    and clear the cookies. Idempotent: without a live session it only clears cookies."""
+    _refuse_cross_site(request, settings)
+    session = None
+    if token:
+        try:
+            session = (await load_principal(db, signer, token)).session
+        except InvalidToken:
+            session = None
+    if session is None and refresh_cookie:
+        session = await tokens.session_for_token(db, token=refresh_cookie, codec=refresh_codec)
+        if session is not None:
+            _require_csrf(csrf, session.id, csrf_header, csrf_cookie)
+    if session is not None:
+        await revoke_session(
+            db,
+            session_id=session.id,
+            reason="logout",
+            action="auth.logout",
+            actor_user_id=session.user_id,
+            context=context,
+        )
+    clear_auth_cookies(response, secure=settings.secure_cookies)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))
+async def logout_all(
+    principal: CurrentPrincipal,
+    response: Response,
+    db: DbSession,
+    settings: AppSettings,
+    context: Context,
+) -> None:
+    """End every session of the signed-in user, on every device."""
+    count = await revoke_user_sessions(db, user_id=principal.user.id, reason="logout_all")
+    audit.record(
+        db,
+        action="auth.logout",
+        context=context,
+        actor_user_id=principal.user.id,
+        target_type="user",
+        target_id=principal.user.id,
+        details={"scope": "all", "sessions": count},
+    )
+    await db.commit()
+    clear_auth_cookies(response, secure=settings.secure_cookies)
+
+
+@router.get("/sessions", responses=problems(401))
+async def list_sessions(principal: CurrentPrincipal, db: DbSession) -> list[SessionRead]:
+    """The signed-in user's live sessions; `current` marks the one making this request."""
+    sessions = await list_live_sessions(db, user_id=principal.user.id)
+    return [
+        SessionRead(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            ip=session.ip,
+            user_agent=session.user_agent,
+            current=session.id == principal.session.id,
+        )
+        for session in sessions
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401, 404)
+)
+async def delete_session(
+    session_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, context: Context
+) -> None:
+    """Sign out one of your sessions (another device). Another user's session is 404."""
+    owned = await service.owns_live_session(db, user_id=principal.user.id, session_id=session_id)
+    if not owned:
+        raise SessionNotFound()
+    await revoke_session(
+        db,
+        session_id=session_id,
+        reason="revoked_by_user",
+        action="auth.session.revoked",
+        actor_user_id=principal.user.id,
+        context=context,
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,3 +70,8 @@ async def authenticate(
     )
     await db.commit()
     return SignedIn(user=user, session=session)
+
+
+async def owns_live_session(db: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    session = await db.get(Session, session_id)
+    return session is not None and session.user_id == user_id and session.revoked_at is None

@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry import audit
 from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import utcnow
@@ -48,3 +49,47 @@ async def revoke_user_sessions(
         statement = statement.where(Session.id != keep_session_id)
     result = await db.execute(statement.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def revoke_session(
+    db: AsyncSession,
+    *,
+    session_id: uuid.UUID,
+    reason: str,
+    action: str,
+    actor_user_id: uuid.UUID,
+    context: RequestContext,
+) -> bool:
+    """Revoke one session and audit it in the same transaction; False if it was not live."""
+    result = await db.execute(
+        update(Session)
+        .where(Session.id == session_id, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    revoked = bool(getattr(result, "rowcount", 0))
+    if revoked:
+        audit.record(
+            db,
+            action=action,
+            context=context,
+            actor_user_id=actor_user_id,
+            target_type="session",
+            target_id=session_id,
+            details={"reason": reason},
+        )
+    await db.commit()
+    return revoked
+
+
+async def list_live_sessions(db: AsyncSession, *, user_id: uuid.UUID) -> list[Session]:
+    result = await db.execute(
+        select(Session)
+        .where(
+            Session.user_id == user_id,
+            Session.revoked_at.is_(None),
+            Session.expires_at > utcnow(),
+        )
+        .order_by(Session.id.desc())
+    )
+    return list(result.scalars())

@@ -8,13 +8,19 @@ against the database (see auth/dependencies.py).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
+import jwt.algorithms
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tenantry.config import Settings
 
@@ -41,20 +47,103 @@ class VerificationKey:
     kid: str
     algorithm: str
     key: Any
+    public_jwk: dict[str, Any] | None  # None for symmetric keys: never published
+
+
+_THUMBPRINT_MEMBERS = {
+    "OKP": ("crv", "kty", "x"),
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+}
+
+
+def _algorithm_for(public_key: Any) -> str:
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return "EdDSA"
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name == "secp256r1":
+        return "ES256"
+    raise KeyConfigurationError("only Ed25519, RSA and P-256 keys are supported")
+
+
+def public_verification_key(public_key: Any, algorithm: str | None = None) -> VerificationKey:
+    algorithm = algorithm or _algorithm_for(public_key)
+    jwk: dict[str, Any] = json.loads(
+        jwt.algorithms.get_default_algorithms()[algorithm].to_jwk(public_key)
+    )
+    # RFC 7638 thumbprint: the kid is derived from the key, so it cannot drift from it.
+    required = {
+        "OKP": ("crv", "kty", "x"),
+        "RSA": ("e", "kty", "n"),
+        "EC": ("crv", "kty", "x", "y"),
+    }
+    members = {name: jwk[name] for name in required[jwk["kty"]]}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).decode().rstrip("=")
+    published = {**members, "kid": kid, "alg": algorithm, "use": "sig"}
+    return VerificationKey(kid=kid, algorithm=algorithm, key=public_key, public_jwk=published)
+
+
+class KeyConfigurationError(Exception):
+    pass
+
+
+def _load_private_key(path: str) -> Any:
+    return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+
+
+def _load_public_key(path: str) -> Any:
+    data = Path(path).read_bytes()
+    if b"PRIVATE KEY" in data:
+        return serialization.load_pem_private_key(data, password=None).public_key()
+    return serialization.load_pem_public_key(data)
 
 
 class TokenSigner:
-    """Issues and validates access tokens with the configured keys."""
+    """Issues and validates access tokens with the configured keys.
+
+    HS256 signs with `SECRET_KEY`. EdDSA, RS256 and ES256 sign with the private key in
+    `JWT_PRIVATE_KEY_FILE`; `JWT_PUBLIC_KEY_FILES` adds keys that still verify (key
+    rotation) and are published in the JWKS document.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        secret = settings.signing_secret
-        self.algorithm = "HS256"
-        self.kid = "hs-" + hashlib.sha256(b"tenantry-kid:" + secret).hexdigest()[:16]
-        self._signing_key: Any = secret
-        self._verification_keys = {self.kid: VerificationKey(self.kid, self.algorithm, secret)}
+        self._verification_keys: dict[str, VerificationKey] = {}
+        self.algorithm: str = settings.jwt_algorithm
+        if self.algorithm == "HS256":
+            secret = settings.signing_secret
+            kid = "hs-" + hashlib.sha256(b"tenantry-kid:" + secret).hexdigest()[:16]
+            self._signing_key: Any = secret
+            self.kid = kid
+            self._verification_keys[kid] = VerificationKey(kid, "HS256", secret, None)
+        else:
+            if not settings.jwt_private_key_file:
+                raise KeyConfigurationError(f"{self.algorithm} needs JWT_PRIVATE_KEY_FILE")
+            self._signing_key = _load_private_key(settings.jwt_private_key_file)
+            signing = public_verification_key(self._signing_key.public_key())
+            if signing.algorithm != self.algorithm:
+                raise KeyConfigurationError(
+                    f"JWT_PRIVATE_KEY_FILE holds a {signing.algorithm} key, not {self.algorithm}"
+                )
+            self.kid = signing.kid
+            self._verification_keys[signing.kid] = signing
+        for path in settings.jwt_public_key_files:
+            extra = public_verification_key(_load_public_key(path))
+            self._verification_keys.setdefault(extra.kid, extra)
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public keys, for other services to verify our tokens (RFC 7517)."""
+        return {
+            "keys": [
+                key.public_jwk
+                for key in self._verification_keys.values()
+                if key.public_jwk is not None
+            ]
+        }
 
     @property
     def ttl_seconds(self) -> int:

@@ -86,7 +86,17 @@ class PasswordHasher:
 
     def _verify_and_update(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         try:
-            return self._hash.verify_and_update(password, password_hash)
+            if not self._hash.verify(password, password_hash):
+                return False, None
         except ValueError:
             # bcrypt refuses secrets over 72 bytes; such a password cannot match.
             return False, None
+        current = self._hash.current_hasher
+        if current.identify(password_hash) and not current.check_needs_rehash(password_hash):
+            return True, None
+        try:
+            return True, current.hash(password)
+        except ValueError:
+            # Set under argon2 and longer than bcrypt allows: keep the argon2 hash, which
+            # still verifies, rather than lock the account out after a switch to bcrypt.
+            return True, None

@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=512), nullable=True),
         sa.Column("refresh_counter", sa.Integer(), nullable=False),
+        sa.Column("refreshed_at", tenantry.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_sessions_user_id_users"), ondelete="CASCADE"
         ),
@@ -153,33 +154,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_products_organization_id_id", ["organization_id", "id"], unique=False
         )
-
-    op.create_table(
-        "refresh_tokens",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("session_id", sa.Uuid(), nullable=False),
-        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("issued_at", tenantry.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", tenantry.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", tenantry.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("replaced_by_id", sa.Uuid(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["replaced_by_id"],
-            ["refresh_tokens.id"],
-            name=op.f("fk_refresh_tokens_replaced_by_id_refresh_tokens"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["session_id"],
-            ["sessions.id"],
-            name=op.f("fk_refresh_tokens_session_id_sessions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_refresh_tokens_token_hash")),
-    )
-    with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
-        batch_op.create_index("ix_refresh_tokens_session_id", ["session_id"], unique=False)
 
     op.create_table(
         "roles",
@@ -324,10 +298,6 @@ def downgrade() -> None:
 
     op.drop_table("invitations")
     op.drop_table("roles")
-    with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
-        batch_op.drop_index("ix_refresh_tokens_session_id")
-
-    op.drop_table("refresh_tokens")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index("ix_products_organization_id_id")
 

@@ -1,0 +1,123 @@
+"""OAuth 2.0 endpoints for API clients: the token endpoint (RFC 6749 §4.3 password
+grant, §6 refresh) and token revocation (RFC 7009).
+
+These two answer errors as RFC 6749 §5.2 says — `{"error", "error_description"}` —
+not as problem+json, so standard OAuth client libraries understand them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
+
+from tenantry.auth import service, tokens
+from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
+from tenantry.auth.schemas import OAuthError, TokenPairResponse
+from tenantry.auth.sessions import revoke_session
+from tenantry.db import DbSession
+from tenantry.dependencies import AppSettings, Hasher, RefreshCodec, Signer
+from tenantry.request_context import Context
+from tenantry.users.schemas import Email
+
+router = APIRouter(prefix="/auth", tags=["oauth2"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_email = TypeAdapter(Email)
+OptionalForm = Annotated[str | None, Form()]
+
+
+def oauth_error(error: str, description: str, status_code: int = 400) -> JSONResponse:
+    body = OAuthError(error=error, error_description=description)
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=NO_STORE)
+
+
+@router.post(
+    "/token",
+    response_model=TokenPairResponse,
+    responses={400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"}},
+)
+async def token(
+    db: DbSession,
+    settings: AppSettings,
+    hasher: Hasher,
+    signer: Signer,
+    refresh_codec: RefreshCodec,
+    context: Context,
+    grant_type: OptionalForm = None,
+    username: OptionalForm = None,
+    password: OptionalForm = None,
+    refresh_token: OptionalForm = None,
+    scope: OptionalForm = None,
+) -> JSONResponse:
+    """Issue tokens to an API client: `grant_type=password` with `username` (the email)
+    and `password`, or `grant_type=refresh_token` with `refresh_token` (single use)."""
+    if grant_type == "password":
+        if not username or password is None:
+            return oauth_error("invalid_request", "username and password are required.")
+        try:
+            email = _email.validate_python(username)
+        except ValidationError:
+            return oauth_error("invalid_grant", "Invalid email or password.")
+        try:
+            signed_in = await service.authenticate(
+                db,
+                email=email,
+                password=password,
+                settings=settings,
+                hasher=hasher,
+                context=context,
+            )
+        except InvalidCredentials:
+            return oauth_error("invalid_grant", "Invalid email or password.")
+        except EmailNotVerified:
+            return oauth_error("invalid_grant", "Verify your email address before signing in.")
+        family = tokens.family_of(signed_in.session, settings)
+    elif grant_type == "refresh_token":
+        if not refresh_token:
+            return oauth_error("invalid_request", "refresh_token is required.")
+        try:
+            family = await tokens.rotate(
+                db, token=refresh_token, codec=refresh_codec, settings=settings, context=context
+            )
+        except InvalidRefreshToken:
+            return oauth_error("invalid_grant", "The refresh token is invalid or expired.")
+    elif grant_type is None:
+        return oauth_error("invalid_request", "grant_type is required.")
+    else:
+        return oauth_error(
+            "unsupported_grant_type", "Supported grant types: password, refresh_token."
+        )
+    pair = TokenPairResponse(
+        access_token=signer.issue(user_id=family.user_id, session_id=family.session_id),
+        expires_in=signer.ttl_seconds,
+        refresh_token=refresh_codec.encode(family.session_id, family.counter),
+    )
+    return JSONResponse(pair.model_dump(), headers=NO_STORE)
+
+
+@router.post("/revoke", responses={200: {"description": "Always, as RFC 7009 §2.2 requires"}})
+async def revoke(
+    db: DbSession,
+    refresh_codec: RefreshCodec,
+    context: Context,
+    token: OptionalForm = None,
+    token_type_hint: OptionalForm = None,
+) -> JSONResponse:
+    """Revoke a refresh token and so its whole session. Answers 200 whether or not the
+    token was valid, so it reveals nothing (RFC 7009 §2.2)."""
+    if not token:
+        return oauth_error("invalid_request", "token is required.")
+    session = await tokens.session_for_token(db, token=token, codec=refresh_codec)
+    if session is not None:
+        await revoke_session(
+            db,
+            session_id=session.id,
+            reason="revoked_by_client",
+            action="auth.logout",
+            actor_user_id=session.user_id,
+            context=context,
+        )
+    return JSONResponse({}, headers=NO_STORE)

@@ -50,3 +50,25 @@ BUILTIN_ROLES: dict[str, tuple[uuid.UUID, str, frozenset[Permission]]] = {
         frozenset({Permission.org_read, Permission.members_read, Permission.products_read}),
     ),
 }
+
+OWNER_ROLE_ID = BUILTIN_ROLES["owner"][0]
+BUILTIN_ROLE_IDS = frozenset(role_id for role_id, _, _ in BUILTIN_ROLES.values())
+
+PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
+    Permission.org_read: "Read the organization.",
+    Permission.org_update: "Rename the organization or change its slug.",
+    Permission.org_delete: "Delete the organization and everything in it.",
+    Permission.members_read: "List members and roles.",
+    Permission.members_manage: "Invite, remove members and change their roles.",
+    Permission.roles_manage: "Create, change and delete the organization's custom roles.",
+    Permission.products_read: "List and read products.",
+    Permission.products_write: "Create and change products.",
+    Permission.products_delete: "Delete products.",
+    Permission.audit_read: "Read the organization's audit trail.",
+}
+
+
+def parse_permissions(values: list[str]) -> frozenset[Permission]:
+    """The known permissions among stored strings; an unknown one grants nothing."""
+    known = {permission.value for permission in Permission}
+    return frozenset(Permission(value) for value in values if value in known)

@@ -1,0 +1,206 @@
+"""The one permission check behind every organization route (DESIGN.md §1.4, §3).
+
+`requires(Permission.x)` resolves the caller's membership, role and the organization
+in one query. A non-member gets `404` — the same answer as for an organization that
+does not exist, so nobody learns which ids are real. A member without the permission
+gets `403`; superusers pass. Every `403` raised while the route runs (the check
+itself, or a service refusing an escalation) is recorded as `access.denied` in its
+own short transaction, because the request's transaction is about to roll back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tenantry import audit
+from tenantry.auth.dependencies import CurrentUser
+from tenantry.db import DbSession
+from tenantry.organizations.exceptions import OrganizationNotFound, PermissionDenied
+from tenantry.organizations.models import Membership, Organization, Role
+from tenantry.organizations.permissions import (
+    ALL_PERMISSIONS,
+    OWNER_ROLE_ID,
+    Permission,
+    parse_permissions,
+)
+from tenantry.request_context import Context, RequestContext
+from tenantry.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class OrgAccess:
+    """Who acts on which organization, and with what rights."""
+
+    organization: Organization
+    user: User
+    role: Role | None  # None: a superuser acting without a membership
+    permissions: frozenset[Permission]
+
+    @property
+    def is_owner(self) -> bool:
+        """Owners (and platform operators) alone may grant, change or remove the owner role."""
+        return self.user.is_superuser or (self.role is not None and self.role.id == OWNER_ROLE_ID)
+
+    def lacks(self, permissions: Iterable[str]) -> set[str]:
+        held = {permission.value for permission in self.permissions}
+        return {permission for permission in permissions if permission not in held}
+
+
+async def get_organization_access(org_id: uuid.UUID, user: CurrentUser, db: DbSession) -> OrgAccess:
+    row = (
+        await db.execute(
+            select(Organization, Role)
+            .outerjoin(
+                Membership,
+                and_(Membership.organization_id == Organization.id, Membership.user_id == user.id),
+            )
+            .outerjoin(Role, Role.id == Membership.role_id)
+            .where(Organization.id == org_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise OrganizationNotFound()
+    organization, role = row
+    if user.is_superuser:
+        return OrgAccess(organization, user, role, frozenset(ALL_PERMISSIONS))
+    if role is None:
+        # Not a member: indistinguishable from an organization that does not exist.
+        raise OrganizationNotFound()
+    return OrgAccess(organization, user, role, parse_permissions(role.permissions))
+
+
+async def record_denial(
+    request: Request,
+    *,
+    actor_user_id: uuid.UUID,
+    organization_id: uuid.UUID | None,
+    wanted: list[str],
+    context: RequestContext,
+) -> None:
+    """Write `access.denied` in a transaction of its own: the request's will roll back."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    route = request.scope.get("route")
+    async with sessionmaker() as session:
+        audit.record(
+            session,
+            action="access.denied",
+            outcome="failure",
+            context=context,
+            actor_user_id=actor_user_id,
+            organization_id=organization_id,
+            target_type="organization" if organization_id else None,
+            target_id=organization_id,
+            details={
+                "wanted": wanted,
+                "route": f"{request.method} {getattr(route, 'path', request.url.path)}",
+            },
+        )
+        await session.commit()
+
+
+async def _check(
+    request: Request, access: OrgAccess, context: RequestContext, wanted: Permission | None
+) -> None:
+    if wanted is not None and wanted not in access.permissions:
+        await record_denial(
+            request,
+            actor_user_id=access.user.id,
+            organization_id=access.organization.id,
+            wanted=[wanted.value],
+            context=context,
+        )
+        raise PermissionDenied(f"Your role does not grant `{wanted.value}`.", wanted=[wanted])
+
+
+async def _record_refusal(
+    request: Request, access: OrgAccess, context: RequestContext, refusal: PermissionDenied
+) -> None:
+    # A service refused an escalation (granting what the caller lacks, the owner role).
+    await record_denial(
+        request,
+        actor_user_id=access.user.id,
+        organization_id=access.organization.id,
+        wanted=refusal.wanted,
+        context=context,
+    )
+
+
+@cache
+def require_permission(permission: Permission) -> Callable[..., AsyncIterator[OrgAccess]]:
+    """The dependency for one permission; cached, so FastAPI sees one callable per permission."""
+
+    async def dependency(
+        request: Request,
+        access: Annotated[OrgAccess, Depends(get_organization_access)],
+        context: Context,
+    ) -> AsyncIterator[OrgAccess]:
+        await _check(request, access, context, permission)
+        try:
+            yield access
+        except PermissionDenied as refusal:
+            await _record_refusal(request, access, context, refusal)
+            raise
+
+    dependency.__name__ = f"require_{permission.name}"
+    return dependency
+
+
+@cache
+def require_permission_or_self(
+    permission: Permission,
+) -> Callable[..., AsyncIterator[OrgAccess]]:
+    """For routes on `/…/{user_id}` that a member may always use on themselves (leaving)."""
+
+    async def dependency(
+        request: Request,
+        user_id: uuid.UUID,
+        access: Annotated[OrgAccess, Depends(get_organization_access)],
+        context: Context,
+    ) -> AsyncIterator[OrgAccess]:
+        await _check(request, access, context, None if user_id == access.user.id else permission)
+        try:
+            yield access
+        except PermissionDenied as refusal:
+            await _record_refusal(request, access, context, refusal)
+            raise
+
+    dependency.__name__ = f"require_{permission.name}_or_self"
+    return dependency
+
+
+def requires(permission: Permission) -> Any:
+    """`access: Annotated[OrgAccess, requires(Permission.org_read)]` on a route.
+
+    `scope="function"` ends the dependency before the response is sent, so the denial
+    is on record by the time the client reads its `403`.
+    """
+    return Depends(require_permission(permission), scope="function")
+
+
+def requires_or_self(permission: Permission) -> Any:
+    return Depends(require_permission_or_self(permission), scope="function")
+
+
+async def audit_denials(
+    request: Request, user: CurrentUser, context: Context
+) -> AsyncIterator[None]:
+    """For routes outside an organization's path that may still refuse with `403`."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        await record_denial(
+            request,
+            actor_user_id=user.id,
+            organization_id=exc.organization_id,
+            wanted=exc.wanted,
+            context=context,
+        )
+        raise

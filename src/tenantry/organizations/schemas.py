@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from tenantry.organizations.permissions import Permission
+from tenantry.users.schemas import Email, StrictBody
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+# No control characters: names travel into mail headers and log lines.
+OrganizationName = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+# Lower-case words joined by single hyphens: safe in a URL path without encoding.
+Slug = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+]
+RoleName = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
+]
+Description = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(max_length=500, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$"),
+]
+
+
+class OrganizationCreate(StrictBody):
+    name: OrganizationName
+    slug: Slug | None = None
+
+
+class OrganizationUpdate(StrictBody):
+    name: OrganizationName | None = None
+    slug: Slug | None = None
+
+
+class OrganizationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MyOrganization(OrganizationRead):
+    """An organization as the caller sees it: with their role and what it allows."""
+
+    role: str | None = Field(description="The caller's role; null for a platform operator.")
+    permissions: list[Permission]
+
+
+class MemberRead(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    full_name: str | None
+    role: str
+    joined_at: datetime
+
+
+class MemberUpdate(StrictBody):
+    role: RoleName
+
+
+class MembershipRead(BaseModel):
+    """The membership an accepted invitation created."""
+
+    user_id: uuid.UUID
+    organization: OrganizationRead
+    role: str
+    joined_at: datetime
+
+
+class RoleRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    permissions: list[Permission]
+    builtin: bool
+
+
+class RoleCreate(StrictBody):
+    name: RoleName
+    description: Description | None = None
+    permissions: list[Permission] = Field(max_length=len(Permission))
+
+
+class RoleUpdate(StrictBody):
+    name: RoleName | None = None
+    description: Description | None = None
+    permissions: list[Permission] | None = Field(None, max_length=len(Permission))
+
+
+class PermissionRead(BaseModel):
+    name: Permission
+    description: str
+
+
+class InvitationCreate(StrictBody):
+    email: Email
+    role: RoleName
+
+
+class InvitationRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    invited_by: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "accepted", "revoked", "expired"]
+
+
+class InvitationAccept(StrictBody):
+    token: Annotated[str, Field(min_length=1, max_length=128)]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from tenantry.accounts.mailer import MailSender
 from tenantry.config import Settings
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
@@ -27,6 +28,11 @@ def get_signer(request: Request) -> TokenSigner:
     return signer
 
 
+def get_mailer(request: Request) -> MailSender:
+    mailer: MailSender = request.app.state.mailer
+    return mailer
+
+
 def get_refresh_codec(request: Request) -> RefreshTokenCodec:
     codec: RefreshTokenCodec = request.app.state.refresh_codec
     return codec
@@ -40,5 +46,6 @@ def get_csrf_codec(request: Request) -> CsrfCodec:
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
 Signer = Annotated[TokenSigner, Depends(get_signer)]
+Mailer = Annotated[MailSender, Depends(get_mailer)]
 RefreshCodec = Annotated[RefreshTokenCodec, Depends(get_refresh_codec)]
 Csrf = Annotated[CsrfCodec, Depends(get_csrf_codec)]

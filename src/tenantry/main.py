@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from tenantry.accounts.mailer import MailSender
+from tenantry.accounts.router import router as accounts_router
 from tenantry.auth.jwks import router as jwks_router
 from tenantry.auth.oauth import router as oauth_router
 from tenantry.auth.router import router as auth_router
@@ -53,11 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.hasher = PasswordHasher(settings)
     app.state.signer = TokenSigner(settings)
+    app.state.mailer = MailSender(settings)
     app.state.refresh_codec = RefreshTokenCodec(settings.signing_secret)
     app.state.csrf_codec = CsrfCodec(settings.signing_secret)
 
     install_error_handlers(app)
     app.include_router(auth_router)
+    app.include_router(accounts_router)
     app.include_router(oauth_router)
     app.include_router(jwks_router)
     app.include_router(users_router)

@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Header, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Cookie, Header, Request, Response, status
 
 from tenantry import audit
+from tenantry.accounts import service as accounts
 from tenantry.auth import service, tokens
 from tenantry.auth.cookies import (
     CSRF_COOKIE,
@@ -25,7 +26,7 @@ from tenantry.auth.schemas import (
 from tenantry.auth.sessions import list_live_sessions, revoke_session, revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings, Csrf, Hasher, RefreshCodec, Signer
+from tenantry.dependencies import AppSettings, Csrf, Hasher, Mailer, RefreshCodec, Signer
 from tenantry.errors import InvalidToken
 from tenantry.openapi import problems
 from tenantry.request_context import Context
@@ -60,6 +61,8 @@ async def register(
     settings: AppSettings,
     hasher: Hasher,
     context: Context,
+    mailer: Mailer,
+    background: BackgroundTasks,
 ) -> UserRead:
     """Create an account. Passwords follow the rules of the security model."""
     user = await users.register(
@@ -71,6 +74,10 @@ async def register(
         hasher=hasher,
         context=context,
     )
+    if settings.email_verification_required:
+        await accounts.mail_verification_link(
+            db, user=user, settings=settings, mailer=mailer, background=background
+        )
     return UserRead.model_validate(user)
 
 

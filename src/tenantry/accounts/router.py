@@ -1,0 +1,114 @@
+"""Password reset, password change and email verification (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, status
+
+from tenantry.accounts import service
+from tenantry.accounts.dependencies import SessionFactory
+from tenantry.accounts.schemas import (
+    ChangePasswordRequest,
+    ForgotPasswordRequest,
+    MailAccepted,
+    ResetPasswordRequest,
+    VerifyEmailRequest,
+)
+from tenantry.auth.dependencies import CurrentPrincipal, CurrentUser
+from tenantry.db import DbSession
+from tenantry.dependencies import AppSettings, Hasher, Mailer
+from tenantry.openapi import problems
+from tenantry.request_context import Context
+
+router = APIRouter(prefix="/auth", tags=["accounts"])
+
+
+@router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED, responses=problems(422, 429))
+async def forgot_password(
+    body: ForgotPasswordRequest,
+    db: DbSession,
+    settings: AppSettings,
+    mailer: Mailer,
+    sessionmaker: SessionFactory,
+    context: Context,
+    background: BackgroundTasks,
+) -> MailAccepted:
+    """Mail a single-use reset link. The answer is the same, in the same time, for every
+    address: whether an account exists is never revealed."""
+    user_id = await service.find_reset_recipient(db, email=body.email)
+    if user_id is not None:
+        background.add_task(
+            service.send_password_reset,
+            sessionmaker=sessionmaker,
+            mailer=mailer,
+            user_id=user_id,
+            settings=settings,
+            context=context,
+        )
+    return MailAccepted(detail=service.RESET_REQUESTED)
+
+
+@router.post(
+    "/password/reset", status_code=status.HTTP_204_NO_CONTENT, responses=problems(400, 422)
+)
+async def reset_password(
+    body: ResetPasswordRequest,
+    db: DbSession,
+    settings: AppSettings,
+    hasher: Hasher,
+    context: Context,
+) -> None:
+    """Set a new password with the mailed token; every session of the account ends.
+    `400 invalid_token` for an unknown, used, expired or superseded token."""
+    await service.reset_password(
+        db,
+        token=body.token,
+        new_password=body.new_password,
+        settings=settings,
+        hasher=hasher,
+        context=context,
+    )
+
+
+@router.post(
+    "/password/change", status_code=status.HTTP_204_NO_CONTENT, responses=problems(400, 401, 422)
+)
+async def change_password(
+    body: ChangePasswordRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    settings: AppSettings,
+    hasher: Hasher,
+    context: Context,
+) -> None:
+    """Change the password; every other session ends, this one stays signed in.
+    A wrong current password is `400 invalid_current_password` (the session is fine)."""
+    await service.change_password(
+        db,
+        principal=principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        settings=settings,
+        hasher=hasher,
+        context=context,
+    )
+
+
+@router.post("/verify/request", status_code=status.HTTP_202_ACCEPTED, responses=problems(401, 429))
+async def request_verification(
+    user: CurrentUser,
+    db: DbSession,
+    settings: AppSettings,
+    mailer: Mailer,
+    background: BackgroundTasks,
+) -> MailAccepted:
+    """Mail a verification link to the signed-in user's address (nothing when verified)."""
+    await service.mail_verification_link(
+        db, user=user, settings=settings, mailer=mailer, background=background
+    )
+    return MailAccepted(detail=service.VERIFICATION_REQUESTED)
+
+
+@router.post("/verify", status_code=status.HTTP_204_NO_CONTENT, responses=problems(400, 422))
+async def verify_email(body: VerifyEmailRequest, db: DbSession, context: Context) -> None:
+    """Confirm the address with the mailed token; `400 invalid_token` otherwise."""
+    await service.verify_email(db, token=body.token, context=context)

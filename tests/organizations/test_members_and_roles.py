@@ -33,7 +33,7 @@ async def _denials(db: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
     events = await db.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == "access.denied", AuditEvent.actor_user_id == actor.id)
-        .order_by(AuditEvent.id)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
     )
     return [event.details for event in events]
 
@@ -354,7 +354,7 @@ async def test_custom_role_lifecycle(app: Any, client: httpx.AsyncClient, db: As
         await db.scalars(
             select(AuditEvent.action)
             .where(AuditEvent.action.like("role.%"))
-            .order_by(AuditEvent.id)
+            .order_by(AuditEvent.occurred_at, AuditEvent.id)
         )
     )
     assert actions == ["role.created", "role.updated", "role.deleted"]

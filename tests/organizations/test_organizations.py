@@ -23,7 +23,7 @@ async def _actions(db: AsyncSession, organization_id: str) -> list[str]:
     rows = await db.scalars(
         select(AuditEvent.action)
         .where(AuditEvent.organization_id == uuid.UUID(organization_id))
-        .order_by(AuditEvent.id)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
     )
     return list(rows)
 

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from tenantry.products.currencies import ACTIVE_CURRENCIES
+from tenantry.users.schemas import StrictBody
+
+# Keeps every price far inside a 64-bit integer on every backend.
+MAX_PRICE_CENTS = 10**15
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _known_currency(value: str) -> str:
+    if value not in ACTIVE_CURRENCIES:
+        raise ValueError("not an ISO 4217 code of a currency in circulation")
+    return value
+
+
+# Product text travels into logs and other systems: no control characters.
+ProductName = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+Description = Annotated[
+    str, StringConstraints(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+Sku = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+PriceCents = Annotated[int, Field(strict=True, ge=0, le=MAX_PRICE_CENTS)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
+
+
+class ProductCreate(StrictBody):
+    name: ProductName
+    description: Description | None = None
+    sku: Sku | None = None
+    price_cents: PriceCents
+    currency: Currency
+    is_active: bool = True
+
+
+class ProductUpdate(StrictBody):
+    """Only the fields sent change; `description` and `sku` may be cleared with null."""
+
+    name: ProductName | None = None
+    description: Description | None = None
+    sku: Sku | None = None
+    price_cents: PriceCents | None = None
+    currency: Currency | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> ProductUpdate:
+        for field in ("name", "price_cents", "currency", "is_active"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ProductRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    description: str | None
+    sku: str | None
+    price_cents: int
+    currency: str
+    is_active: bool
+    version: int
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime

@@ -22,6 +22,8 @@ from tenantry.middleware import (
 )
 from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
+from tenantry.organizations.router import router as organizations_router
+from tenantry.products.router import router as products_router
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth_router)
     app.include_router(jwks_router)
     app.include_router(users_router)
+    app.include_router(organizations_router)
+    app.include_router(products_router)
     app.include_router(health_router)
 
     # Added last runs first: ids exist before anything logs, headers go on every answer.

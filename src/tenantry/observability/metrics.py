@@ -1,0 +1,209 @@
+"""Prometheus metrics (DESIGN.md §5 "Operations"): the objects, the request
+middleware, the database pool gauge and `GET /metrics`.
+
+With several worker processes every worker counts into its own memory-mapped files
+under `PROMETHEUS_MULTIPROC_DIR` and `/metrics` sums them (prometheus-client's
+multiprocess mode), so a scrape that lands on any worker sees the whole instance.
+`tenantry serve --workers N` creates that folder and sets the variable before the
+workers start: prometheus-client picks its storage when it is first imported.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tenantry.errors import Unauthorized
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Requests no route matched (404s, scans, the web app's files) share one label, so a
+# client cannot create a time series per made-up path.
+UNMATCHED_ROUTE = "<unmatched>"
+
+HTTP_REQUESTS = Counter(
+    "tenantry_http_requests",
+    "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "tenantry_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and status.",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+LOGINS = Counter(
+    "tenantry_logins",
+    "Password sign-ins (browser and password grant) by outcome.",
+    ["outcome"],
+)
+REFRESHES = Counter(
+    "tenantry_token_refreshes",
+    "Refresh-token exchanges: `rotated`, `retried` (within the reuse interval) or `refused`.",
+    ["outcome"],
+)
+REFRESH_REUSE_DETECTED = Counter(
+    "tenantry_refresh_reuse_detected",
+    "Rotated refresh tokens replayed after the reuse interval (the session was revoked).",
+)
+LOCKOUTS = Counter(
+    "tenantry_login_lockouts",
+    "Emails locked after too many failed sign-ins.",
+)
+RATE_LIMITED = Counter(
+    "tenantry_rate_limited_requests",
+    "Requests refused with 429 by a per-client limit, by rule.",
+    ["rule"],
+)
+MAIL_FAILURES = Counter(
+    "tenantry_mail_failures",
+    "Mails dropped after every delivery attempt failed, by kind of mail.",
+    ["kind"],
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "tenantry_db_pool_checked_out_connections",
+    "Database connections currently checked out of the pool (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route's path template (`/users/{user_id}`), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+
+
+class RequestMetricsMiddleware:
+    """Counts and times every HTTP request (pure ASGI: no buffering, no extra task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            # The router writes the matched route into this same scope dict.
+            labels = (scope["method"], route_label(scope), str(status))
+            HTTP_REQUESTS.labels(*labels).inc()
+            HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - started)
+
+
+def instrument_pool(engine: AsyncEngine) -> None:
+    """Follow the engine's pool: +1 on every checkout, -1 on every checkin."""
+
+    def checked_out(*_args: Any) -> None:
+        DB_POOL_CHECKED_OUT.inc()
+
+    def checked_in(*_args: Any) -> None:
+        DB_POOL_CHECKED_OUT.dec()
+
+    event.listen(engine.sync_engine, "checkout", checked_out)
+    event.listen(engine.sync_engine, "checkin", checked_in)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+@contextmanager
+def multiprocess_metrics(workers: int) -> Iterator[None]:
+    """Give the worker processes of `tenantry serve` one folder to count into.
+
+    Must run before the workers start, which import prometheus-client afresh (uvicorn
+    spawns them) and so pick multiprocess mode from the variable. A folder named by the
+    operator is used as it is, emptied first as prometheus-client requires; otherwise,
+    with several workers, a private temporary folder lives as long as the server.
+    """
+    configured = multiprocess_dir()
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    created = tempfile.mkdtemp(prefix="tenantry-metrics-")
+    os.environ[MULTIPROC_ENV] = created
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(created, ignore_errors=True)
+
+
+def forget_this_process() -> None:
+    """On a worker's exit: drop its share of the live gauges (counters are kept)."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def render_metrics() -> bytes:
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        401: {"description": "`METRICS_TOKEN` is set and the bearer token is missing or wrong"},
+    },
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of this instance (every worker's, summed). When `METRICS_TOKEN`
+    is set, the scraper must send it as `Authorization: Bearer <token>`."""
+    expected = request.app.state.settings.metrics_token
+    if expected is not None:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        # Constant-time comparison: the scrape token is a credential.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.encode("utf-8"), expected.get_secret_value().encode("utf-8")
+        ):
+            raise Unauthorized("A valid metrics token is required.", token_sent=bool(presented))
+    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)

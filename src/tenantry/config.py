@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     frontend_url: str = Field(
         "http://127.0.0.1:8000", description="Base of the links written into mail."
     )
+    spa_dir: Path | None = Field(
+        None,
+        description="Built web app served at `/`; default: the checkout's `frontend/dist` "
+        "when it has been built.",
+    )
     smtp_host: str | None = Field(
         None, description="SMTP server for mail; unset writes mail to the log (not in production)."
     )

@@ -27,6 +27,7 @@ from tenantry.products.router import router as products_router
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
+from tenantry.spa import mount_spa
 from tenantry.users.router import router as users_router
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organizations_router)
     app.include_router(products_router)
     app.include_router(health_router)
+    # Last: the web app only answers what no API route matched.
+    mount_spa(app, settings.spa_dir)
 
     # Added last runs first: ids exist before anything logs, headers go on every answer.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)

@@ -1,0 +1,83 @@
+/**
+ * Errors of the API are problem+json (RFC 9457) with a stable `code`. This turns any failure
+ * — a problem body, another body, or no answer at all — into one message a person can act on.
+ */
+
+export interface FieldError {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  errors?: FieldError[];
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fieldErrors: FieldError[];
+
+  constructor(status: number, problem: Problem) {
+    super(messageFor(status, problem));
+    this.name = "ApiError";
+    this.status = status;
+    this.code = problem.code ?? `http_${status}`;
+    this.fieldErrors = problem.errors ?? [];
+  }
+}
+
+/** Messages for codes whose server `detail` is written for developers, not for people. */
+const FRIENDLY: Record<string, string> = {
+  invalid_credentials: "The email or password is not right.",
+  too_many_attempts: "Too many attempts. Wait a moment and try again.",
+  email_taken: "An account with this email already exists. Try signing in instead.",
+  email_not_verified: "Verify your email address first: follow the link we mailed you.",
+  invalid_token: "This link is invalid or has expired. Ask for a new one.",
+  version_conflict:
+    "Someone else changed this item after you opened it, so nothing was saved. Compare with their version and choose which to keep.",
+  not_authenticated: "Your session has ended. Sign in again.",
+  forbidden: "You do not have permission to do that.",
+  not_found: "Not found — it may have been deleted, or you may no longer have access.",
+  csrf_failed: "The request was refused as a possible cross-site forgery. Reload the page.",
+};
+
+function messageFor(status: number, problem: Problem): string {
+  const code = problem.code ?? "";
+  if (code === "validation_error" && problem.errors?.length) {
+    return problem.errors.map((error) => `${fieldName(error)}: ${error.msg}`).join(" ");
+  }
+  // Password rules, slug and sku conflicts: the server's detail names the rule or field.
+  if (problem.detail && !(code in FRIENDLY)) return problem.detail;
+  if (code in FRIENDLY) return FRIENDLY[code] as string;
+  if (status >= 500) return "The server had a problem. Try again in a moment.";
+  return problem.title ?? `The request failed (HTTP ${status}).`;
+}
+
+function fieldName(error: FieldError): string {
+  const path = error.loc.filter((part) => part !== "body");
+  return path.length ? path.join(".").replaceAll("_", " ") : "Request";
+}
+
+/** Read a failed response into an ApiError, whatever its body holds. */
+export async function errorFromResponse(response: Response): Promise<ApiError> {
+  let problem: Problem = {};
+  try {
+    const body: unknown = await response.clone().json();
+    if (body && typeof body === "object") problem = body as Problem;
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the status alone must do.
+  }
+  return new ApiError(response.status, problem);
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof TypeError) return "Cannot reach the server. Check your connection.";
+  return error instanceof Error ? error.message : "Something went wrong.";
+}

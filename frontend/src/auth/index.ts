@@ -1,0 +1,4 @@
+import { AuthSession } from "./session";
+
+/** The one session of this tab. Its access token never leaves this module's memory. */
+export const auth = new AuthSession();

@@ -1,0 +1,139 @@
+import { type FormEvent, useEffect, useState } from "react";
+
+import { api, unwrap } from "../api/client";
+import { useAuth } from "../auth/AuthProvider";
+import { ErrorMessage, Field, formatDate, Notice, SubmitButton } from "../components/forms";
+import { useAction, usePageTitle } from "../components/hooks";
+
+export function ProfilePage() {
+  usePageTitle("Profile");
+  const { user } = useAuth();
+  if (!user) return null;
+  return (
+    <>
+      <h1>Profile</h1>
+      <dl className="facts">
+        <dt>Email</dt>
+        <dd>{user.email}</dd>
+        <dt>Email verified</dt>
+        <dd>{user.email_verified_at ? formatDate(user.email_verified_at) : "Not yet"}</dd>
+        <dt>Member since</dt>
+        <dd>{formatDate(user.created_at)}</dd>
+      </dl>
+      {!user.email_verified_at && <VerifyEmailRequest />}
+      <NameForm initial={user.full_name ?? ""} />
+      <ChangePasswordForm />
+    </>
+  );
+}
+
+function VerifyEmailRequest() {
+  const action = useAction();
+  const [sent, setSent] = useState(false);
+  async function send() {
+    if (await action.run(() => unwrap(api.POST("/auth/verify/request")))) setSent(true);
+  }
+  return (
+    <section className="card" aria-labelledby="verify-title">
+      <h2 id="verify-title">Verify your email</h2>
+      {sent ? (
+        <Notice>We sent you a verification link. It is valid for 24 hours.</Notice>
+      ) : (
+        <button type="button" onClick={send} disabled={action.busy}>
+          Send verification mail
+        </button>
+      )}
+      <ErrorMessage error={action.error} />
+    </section>
+  );
+}
+
+function NameForm({ initial }: { initial: string }) {
+  const { reloadUser } = useAuth();
+  const action = useAction();
+  const [fullName, setFullName] = useState(initial);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => setFullName(initial), [initial]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setSaved(false);
+    const done = await action.run(async () => {
+      await unwrap(api.PATCH("/users/me", { body: { full_name: fullName.trim() || null } }));
+      await reloadUser();
+    });
+    setSaved(done);
+  }
+
+  return (
+    <section className="card" aria-labelledby="name-title">
+      <h2 id="name-title">Your name</h2>
+      <form onSubmit={submit}>
+        <Field
+          label="Full name"
+          name="full_name"
+          autoComplete="name"
+          value={fullName}
+          onChange={(event) => setFullName(event.target.value)}
+        />
+        <ErrorMessage error={action.error} />
+        {saved && <Notice>Saved.</Notice>}
+        <SubmitButton busy={action.busy}>Save</SubmitButton>
+      </form>
+    </section>
+  );
+}
+
+function ChangePasswordForm() {
+  const action = useAction();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [changed, setChanged] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setChanged(false);
+    const done = await action.run(() =>
+      unwrap(
+        api.POST("/auth/password/change", {
+          body: { current_password: current, new_password: next },
+        }),
+      ),
+    );
+    if (done) {
+      setCurrent("");
+      setNext("");
+      setChanged(true);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="password-title">
+      <h2 id="password-title">Change password</h2>
+      <form onSubmit={submit}>
+        <Field
+          label="Current password"
+          name="current_password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={current}
+          onChange={(event) => setCurrent(event.target.value)}
+        />
+        <Field
+          label="New password"
+          name="new_password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={8}
+          value={next}
+          onChange={(event) => setNext(event.target.value)}
+        />
+        <ErrorMessage error={action.error} />
+        {changed && <Notice>Password changed. Your other sessions were signed out.</Notice>}
+        <SubmitButton busy={action.busy}>Change password</SubmitButton>
+      </form>
+    </section>
+  );
+}

@@ -25,6 +25,23 @@ class Product(Base):
         UniqueConstraint("organization_id", "sku"),
         # Keyset pagination walks (organization_id, id): a deep page costs a first page.
         Index("ix_products_organization_id_id", "organization_id", "id"),
+        # `?is_active=` walks its own slice of the same order.
+        Index("ix_products_organization_id_is_active_id", "organization_id", "is_active", "id"),
+        # `?q=` matches any part of the name or SKU (ILIKE '%q%'), which no b-tree can
+        # serve: on PostgreSQL these are trigram (pg_trgm) GIN indexes. SQLite builds
+        # plain indexes under the same names, so one schema fits both.
+        Index(
+            "ix_products_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_products_sku_trgm",
+            "sku",
+            postgresql_using="gin",
+            postgresql_ops={"sku": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)

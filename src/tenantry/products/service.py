@@ -74,7 +74,7 @@ async def list_products(
     if page.after is not None:
         statement = statement.where(Product.id > page.after)
     if is_active is not None:
-        statement = statement.where(Product.is_active.is_(is_active))
+        statement = statement.where(Product.is_active == is_active)
     if q:
         # ILIKE is served by the trigram indexes on PostgreSQL; SQLite's LIKE
         # already ignores ASCII case.

@@ -150,9 +150,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         sa.UniqueConstraint("organization_id", "sku", name=op.f("uq_products_organization_id_sku")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # Trigram indexes serve `?q=` substring search; pg_trgm ships with PostgreSQL.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index(
             "ix_products_organization_id_id", ["organization_id", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_products_organization_id_is_active_id",
+            ["organization_id", "is_active", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_products_name_trgm",
+            ["name"],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        )
+        batch_op.create_index(
+            "ix_products_sku_trgm",
+            ["sku"],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={"sku": "gin_trgm_ops"},
         )
 
     op.create_table(
@@ -299,6 +321,9 @@ def downgrade() -> None:
     op.drop_table("invitations")
     op.drop_table("roles")
     with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_index("ix_products_sku_trgm")
+        batch_op.drop_index("ix_products_name_trgm")
+        batch_op.drop_index("ix_products_organization_id_is_active_id")
         batch_op.drop_index("ix_products_organization_id_id")
 
     op.drop_table("products")

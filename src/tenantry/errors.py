@@ -141,15 +141,26 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    from tenantry.middleware import SECURITY_HEADERS  # middleware imports this module
+
+    request_id = getattr(request.state, "request_id", None)
     log.error(
         "unhandled_exception",
-        request_id=getattr(request.state, "request_id", None),
+        request_id=request_id,
         method=request.method,
         path=request.url.path,
         exc_info=exc,
     )
+    # Starlette sends this answer from outside every middleware, so it adds their
+    # headers itself: the security headers, and the id that finds the log line.
+    headers = dict(SECURITY_HEADERS)
+    if request_id:
+        headers["X-Request-ID"] = request_id
     return problem_response(
-        500, "internal_error", detail="An unexpected error occurred; it has been logged."
+        500,
+        "internal_error",
+        detail="An unexpected error occurred; it has been logged.",
+        headers=headers,
     )
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
@@ -442,3 +443,55 @@ async def test_denial_is_recorded_even_though_the_request_fails(
     )
     assert event.details["wanted"] == ["org:update"]
     assert event.ip == "203.0.113.7"
+
+
+async def test_two_owners_stepping_down_at_once_leave_one_owner(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    first = await make_user(app)
+    org = await make_org(client, first)
+    second = await add_member(app, org, "owner")
+    for attempt in range(3):
+        demotions = await asyncio.gather(
+            _set_role(client, first, org, second, "admin"),
+            _set_role(client, second, org, first, "admin"),
+        )
+        statuses = sorted(response.status_code for response in demotions)
+        # One wins; the loser is either the last owner now (409) or no longer an
+        # owner at all, so no longer allowed to change an owner (403).
+        assert statuses[0] == 200, (attempt, [r.text for r in demotions])
+        assert statuses[1] in (403, 409), (attempt, [r.text for r in demotions])
+        owners = await db.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(
+                Membership.organization_id == uuid.UUID(org),
+                Membership.role_id == ROLE_IDS["owner"],
+            )
+            .execution_options(populate_existing=True)
+        )
+        assert owners == 1
+        # Restore two owners for the next round.
+        winner = first if demotions[0].status_code == 200 else second
+        loser = second if winner is first else first
+        assert (await _set_role(client, winner, org, loser, "owner")).status_code == 200
+        assert loser  # both stay members
+
+
+async def test_two_owners_leaving_at_once_leave_one_owner(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    first = await make_user(app)
+    org = await make_org(client, first)
+    second = await add_member(app, org, "owner")
+    departures = await asyncio.gather(
+        client.delete(f"/organizations/{org}/members/{first.id}", headers=first.headers),
+        client.delete(f"/organizations/{org}/members/{second.id}", headers=second.headers),
+    )
+    assert sorted(response.status_code for response in departures) == [204, 409]
+    remaining = await db.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.organization_id == uuid.UUID(org))
+    )
+    assert remaining == 1

@@ -225,3 +225,19 @@ async def test_deleting_an_organization_leaves_no_orphaned_rows(
     assert (await client.get(f"/organizations/{kept}", headers=alice.headers)).status_code == 200
     # The audit trail outlives the organization.
     assert (await _actions(db, org))[-1] == "org.deleted"
+
+
+async def test_null_for_a_required_field_is_422(app: Any, client: httpx.AsyncClient) -> None:
+    alice = await make_user(app)
+    org = await make_org(client, alice)
+    for body in ({"name": None}, {"slug": None}, {"name": "x", "extra": 1}):
+        response = await client.patch(f"/organizations/{org}", json=body, headers=alice.headers)
+        assert response.status_code == 422, body
+    role = await client.post(
+        f"/organizations/{org}/roles", json={"name": "r", "permissions": []}, headers=alice.headers
+    )
+    for body in ({"name": None}, {"permissions": None}, {"permissions": ["org:fly"]}):
+        response = await client.patch(
+            f"/organizations/{org}/roles/{role.json()['id']}", json=body, headers=alice.headers
+        )
+        assert response.status_code == 422, body

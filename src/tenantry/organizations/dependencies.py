@@ -121,13 +121,22 @@ async def _check(
 
 
 async def _record_refusal(
-    request: Request, access: OrgAccess, context: RequestContext, refusal: PermissionDenied
+    request: Request,
+    db: AsyncSession,
+    access: OrgAccess,
+    context: RequestContext,
+    refusal: PermissionDenied,
 ) -> None:
     # A service refused an escalation (granting what the caller lacks, the owner role).
+    # End the request's transaction first: whatever it holds (a row lock, SQLite's
+    # write lock) must not stall the denial's own transaction.
+    # The rollback expires every loaded row, so the ids are read before it.
+    actor_user_id, organization_id = access.user.id, access.organization.id
+    await db.rollback()
     await record_denial(
         request,
-        actor_user_id=access.user.id,
-        organization_id=access.organization.id,
+        actor_user_id=actor_user_id,
+        organization_id=organization_id,
         wanted=refusal.wanted,
         context=context,
     )
@@ -140,13 +149,14 @@ def require_permission(permission: Permission) -> Callable[..., AsyncIterator[Or
     async def dependency(
         request: Request,
         access: Annotated[OrgAccess, Depends(get_organization_access)],
+        db: DbSession,
         context: Context,
     ) -> AsyncIterator[OrgAccess]:
         await _check(request, access, context, permission)
         try:
             yield access
         except PermissionDenied as refusal:
-            await _record_refusal(request, access, context, refusal)
+            await _record_refusal(request, db, access, context, refusal)
             raise
 
     dependency.__name__ = f"require_{permission.name}"
@@ -163,13 +173,14 @@ def require_permission_or_self(
         request: Request,
         user_id: uuid.UUID,
         access: Annotated[OrgAccess, Depends(get_organization_access)],
+        db: DbSession,
         context: Context,
     ) -> AsyncIterator[OrgAccess]:
         await _check(request, access, context, None if user_id == access.user.id else permission)
         try:
             yield access
         except PermissionDenied as refusal:
-            await _record_refusal(request, access, context, refusal)
+            await _record_refusal(request, db, access, context, refusal)
             raise
 
     dependency.__name__ = f"require_{permission.name}_or_self"

@@ -202,7 +202,7 @@ async def accept_invitation(
         .values(accepted_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
         await db.rollback()
         raise InvalidInvitationToken()
     membership = Membership(user_id=user_id, organization_id=organization.id, role_id=role.id)

@@ -4,7 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from tenantry.organizations.permissions import Permission
 from tenantry.users.schemas import Email, StrictBody
@@ -42,9 +49,22 @@ class OrganizationCreate(StrictBody):
     slug: Slug | None = None
 
 
+def _refuse_nulls(body: StrictBody, fields: tuple[str, ...]) -> None:
+    for field in fields:
+        if field in body.model_fields_set and getattr(body, field) is None:
+            raise ValueError(f"{field} cannot be null")
+
+
 class OrganizationUpdate(StrictBody):
+    """Only the fields sent change."""
+
     name: OrganizationName | None = None
     slug: Slug | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> OrganizationUpdate:
+        _refuse_nulls(self, ("name", "slug"))
+        return self
 
 
 class OrganizationRead(BaseModel):
@@ -101,9 +121,16 @@ class RoleCreate(StrictBody):
 
 
 class RoleUpdate(StrictBody):
+    """Only the fields sent change; `description` may be cleared with null."""
+
     name: RoleName | None = None
     description: Description | None = None
     permissions: list[Permission] | None = Field(None, max_length=len(Permission))
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> RoleUpdate:
+        _refuse_nulls(self, ("name", "permissions"))
+        return self
 
 
 class PermissionRead(BaseModel):

@@ -13,7 +13,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,11 +109,20 @@ def ensure_permissions_grantable(access: OrgAccess, permissions: Iterable[str]) 
 
 
 async def lock_organization(db: AsyncSession, organization_id: uuid.UUID) -> None:
-    """Serialize changes to who owns an organization (PostgreSQL row lock).
+    """Serialize changes to who owns an organization.
 
     Without it two owners demoting each other at once could both see "another owner
-    remains" and leave none. SQLite serializes every writer anyway.
+    remains" and leave none. PostgreSQL locks the organization's row; SQLite has no row
+    locks, so a write that changes nothing takes its database write lock instead.
     """
+    if db.get_bind().dialect.name == "sqlite":
+        await db.execute(
+            update(Organization)
+            .where(Organization.id == organization_id)
+            .values(updated_at=Organization.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        return
     await db.execute(
         select(Organization.id).where(Organization.id == organization_id).with_for_update()
     )

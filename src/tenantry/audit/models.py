@@ -17,6 +17,8 @@ class AuditEvent(Base):
     __table_args__ = (
         # Newest-first keyset pages per organization, and the platform-wide view.
         Index("ix_audit_events_organization_id_id", "organization_id", "id"),
+        # An exact `action` filter walks one (organization, action) range already in id order.
+        Index("ix_audit_events_organization_id_action_id", "organization_id", "action", "id"),
         Index("ix_audit_events_actor_user_id_id", "actor_user_id", "id"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
     )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
+from tenantry.audit.retention import PRUNE_BATCH_SIZE
+from tenantry.audit.schemas import AuditEventRead, AuditFilters
+from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
 
 
@@ -42,3 +47,100 @@ def record(
     )
     db.add(event)
     return event
+
+
+# Events are written only by `record`, whose uuid7 id and `occurred_at` come from the
+# same clock in the same flush. So a time window is also an id range, which the id
+# indexes walk instead of scanning every newer event; the slack covers the moments
+# between the two values, and the exact `occurred_at` condition still decides.
+_ID_CLOCK_SLACK = timedelta(seconds=1)
+
+
+def events_query(*, filters: AuditFilters, page: PageParams) -> Select[AuditEvent]:
+    """Newest first by id (uuid7: time-ordered); the cursor means "ids below the last one".
+
+    Every filter narrows an index range: (organization_id, action, id) for an exact
+    action, (organization_id, id) or (actor_user_id, id) otherwise, so a deep page
+    costs what the first one does (`bench/audit_query.py` measures it).
+    """
+    statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(page.limit + 1)
+    if page.after is not None:
+        statement = statement.where(AuditEvent.id < page.after)
+    if filters.organization_id is not None:
+        statement = statement.where(AuditEvent.organization_id == filters.organization_id)
+    if filters.action is not None:
+        if filters.action.endswith("*"):
+            prefix = filters.action.removesuffix("*")
+            # autoescape keeps `_` literal. (SQLite's LIKE ignores ASCII case; action
+            # names and this filter are lower-case, so both backends agree.)
+            statement = statement.where(AuditEvent.action.startswith(prefix, autoescape=True))
+        else:
+            statement = statement.where(AuditEvent.action == filters.action)
+    if filters.actor is not None:
+        statement = statement.where(AuditEvent.actor_user_id == filters.actor)
+    if filters.since is not None:
+        statement = statement.where(AuditEvent.occurred_at >= filters.since)
+        if (lowest := _first_id_at(filters.since - _ID_CLOCK_SLACK)) is not None:
+            statement = statement.where(AuditEvent.id >= lowest)
+    if filters.until is not None:
+        statement = statement.where(AuditEvent.occurred_at < filters.until)
+        if (highest := _first_id_at(filters.until + _ID_CLOCK_SLACK)) is not None:
+            statement = statement.where(AuditEvent.id < highest)
+    return statement
+
+
+def _first_id_at(moment: datetime) -> uuid.UUID | None:
+    """The smallest uuid7 of `moment`'s millisecond; None beyond the calendar's end."""
+    try:
+        millis = max(int(moment.timestamp() * 1000), 0)
+    except (OverflowError, ValueError):
+        return None
+    return uuid.UUID(int=(millis << 80) | (0x7 << 76) | (0x2 << 62))
+
+
+async def list_events(
+    db: AsyncSession, *, filters: AuditFilters, page: PageParams
+) -> Page[AuditEventRead]:
+    events = list((await db.scalars(events_query(filters=filters, page=page))).all())
+    has_more = len(events) > page.limit
+    events = events[: page.limit]
+    return Page[AuditEventRead](
+        items=[AuditEventRead.model_validate(event) for event in events],
+        next_cursor=encode_cursor(events[-1].id) if has_more else None,
+    )
+
+
+async def count_events_before(db: AsyncSession, *, cutoff: datetime) -> int:
+    count = await db.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.occurred_at < cutoff)
+    )
+    return int(count or 0)
+
+
+async def prune_events(
+    db: AsyncSession, *, cutoff: datetime, batch_size: int = PRUNE_BATCH_SIZE
+) -> int:
+    """Delete every event that occurred before `cutoff`; return how many were deleted.
+
+    One short transaction per batch, so PostgreSQL never holds a long lock and writers
+    (every request records events) keep going while a large backlog is pruned.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    deleted = 0
+    while True:
+        batch = (
+            select(AuditEvent.id)
+            .where(AuditEvent.occurred_at < cutoff)
+            .limit(batch_size)
+            .scalar_subquery()
+        )
+        result = await db.execute(
+            delete(AuditEvent).where(AuditEvent.id.in_(batch)),
+            execution_options={"synchronize_session": False},
+        )
+        await db.commit()
+        removed = int(getattr(result, "rowcount", 0) or 0)
+        deleted += removed
+        if removed < batch_size:
+            return deleted

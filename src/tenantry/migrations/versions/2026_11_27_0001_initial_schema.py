@@ -42,6 +42,11 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_audit_events_occurred_at", ["occurred_at"], unique=False)
         batch_op.create_index(
+            "ix_audit_events_organization_id_action_id",
+            ["organization_id", "action", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_audit_events_organization_id_id", ["organization_id", "id"], unique=False
         )
 
@@ -339,6 +344,7 @@ def downgrade() -> None:
     op.drop_table("users")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_organization_id_id")
+        batch_op.drop_index("ix_audit_events_organization_id_action_id")
         batch_op.drop_index("ix_audit_events_occurred_at")
         batch_op.drop_index("ix_audit_events_actor_user_id_id")
 

@@ -61,12 +61,22 @@ async def test_sign_up_to_sign_out_with_an_organization_and_products(
     await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
     await expect(page.get_by_text("Version 2")).to_be_visible()
     await screenshot(page, "04-edit-product")
-    await page.get_by_role("link", name="Back to products").click()
+
+    # The owner reads the audit log: both changes are there, newest first.
+    await page.get_by_role("link", name="Audit log").click()
+    await page.get_by_label("Action").fill("product.*")
+    await page.get_by_role("button", name="Filter").click()
+    events = page.locator("tbody tr")
+    await expect(events).to_have_count(3)
+    await expect(events.nth(0)).to_contain_text("product.updated")
+    await expect(events.nth(2)).to_contain_text("product.created")
+    await screenshot(page, "05-audit-log")
+    await page.get_by_role("link", name="Products", exact=True).click()
 
     # Find it by search.
     rows = page.locator("tbody tr")
     await expect(rows).to_have_count(2)
-    await screenshot(page, "05-products")
+    await screenshot(page, "05-products-search")
     search = page.get_by_label("Search by name or SKU")
     await search.fill("anvil")
     await page.get_by_role("button", name="Search").click()

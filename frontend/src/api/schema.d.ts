@@ -158,7 +158,8 @@ export interface paths {
         put?: never;
         /**
          * Reset Password
-         * @description Set a new password with the mailed token; every session of the account ends.
+         * @description Set a new password with the mailed token; every session of the account ends and
+         *     any login lockout of the address is lifted.
          *     `400 invalid_token` for an unknown, used, expired or superseded token.
          */
         post: operations["reset_password_auth_password_reset_post"];
@@ -364,6 +365,27 @@ export interface paths {
          * @description Join the organization; the signed-in user's email must be the invited one.
          */
         post: operations["accept_invitation_invitations_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description Prometheus metrics of this instance (every worker's, summed). When `METRICS_TOKEN`
+         *     is set, the scraper must send it as `Authorization: Bearer <token>`.
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -978,7 +1000,10 @@ export interface components {
              */
             updated_at: string;
         };
-        /** OrganizationUpdate */
+        /**
+         * OrganizationUpdate
+         * @description Only the fields sent change.
+         */
         OrganizationUpdate: {
             /** Name */
             name?: string | null;
@@ -1189,7 +1214,10 @@ export interface components {
             /** Permissions */
             permissions: components["schemas"]["Permission"][];
         };
-        /** RoleUpdate */
+        /**
+         * RoleUpdate
+         * @description Only the fields sent change; `description` may be cleared with null.
+         */
         RoleUpdate: {
             /** Description */
             description?: string | null;
@@ -2120,6 +2148,33 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                     "application/problem+json": unknown;
                 };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=1.0.0; charset=utf-8": unknown;
+                };
+            };
+            /** @description `METRICS_TOKEN` is set and the bearer token is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

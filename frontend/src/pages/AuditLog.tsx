@@ -1,40 +1,9 @@
 import { type FormEvent, useState } from "react";
 
-import { errorFromResponse } from "../api/problem";
-import { auth } from "../auth";
+import { api, unwrap } from "../api/client";
 import { ErrorMessage, Field, formatDate, Loading } from "../components/forms";
 import { usePageTitle, useResource } from "../components/hooks";
 import { useOrganization } from "./OrganizationLayout";
-
-/**
- * DESIGN.md §5 "Audit". Typed by hand until GET /organizations/{org_id}/audit-events is in
- * the service's OpenAPI document; then this moves to the generated client like the rest.
- */
-interface AuditEvent {
-  id: string;
-  occurred_at: string;
-  action: string;
-  outcome: "success" | "failure";
-  actor_user_id: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  ip: string | null;
-  details: Record<string, unknown> | null;
-}
-
-interface AuditPage {
-  items: AuditEvent[];
-  next_cursor: string | null;
-}
-
-async function loadEvents(orgId: string, action: string, cursor: string | undefined): Promise<AuditPage> {
-  const query = new URLSearchParams({ limit: "50" });
-  if (action) query.set("action", action);
-  if (cursor) query.set("cursor", cursor);
-  const response = await auth.fetch(`/organizations/${encodeURIComponent(orgId)}/audit-events?${query}`);
-  if (!response.ok) throw await errorFromResponse(response);
-  return (await response.json()) as AuditPage;
-}
 
 export function AuditLogPage() {
   usePageTitle("Audit log");
@@ -43,9 +12,21 @@ export function AuditLogPage() {
   const [filter, setFilter] = useState("");
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors.at(-1);
-  const events = useResource(() => loadEvents(organization.id, filter, cursor), [organization.id, filter, cursor]);
+  const allowed = can("audit:read");
+  const events = useResource(async () => {
+    // Without audit:read the server would refuse (and audit the refusal): do not ask.
+    if (!allowed) return { items: [], next_cursor: null };
+    return unwrap(
+      api.GET("/organizations/{org_id}/audit-events", {
+        params: {
+          path: { org_id: organization.id },
+          query: { action: filter || undefined, cursor, limit: 50 },
+        },
+      }),
+    );
+  }, [organization.id, filter, cursor, allowed]);
 
-  if (!can("audit:read")) {
+  if (!allowed) {
     return (
       <p className="error" role="alert">
         Your role cannot read the audit log.
@@ -66,7 +47,8 @@ export function AuditLogPage() {
         <Field
           label="Action"
           name="action"
-          placeholder="product.updated"
+          placeholder="product.* or auth.login.failed"
+          hint="An exact action, or a prefix ending in *."
           value={action}
           onChange={(event) => setAction(event.target.value)}
         />

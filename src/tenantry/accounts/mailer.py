@@ -22,6 +22,7 @@ import aiosmtplib
 import structlog
 
 from tenantry.config import Settings
+from tenantry.observability import metrics
 
 log = structlog.get_logger("tenantry.mail")
 
@@ -78,6 +79,7 @@ class MailSender:
             if settings.is_production:
                 # `Settings.problems` stops this at start-up; never print a token in production.
                 log.error("mail_dropped", kind=mail.kind, to=mail.to, reason="SMTP_HOST unset")
+                metrics.MAIL_FAILURES.labels(mail.kind).inc()
                 return False
             log.warning(
                 "mail_logged_not_sent",
@@ -120,4 +122,5 @@ class MailSender:
             log.info("mail_sent", kind=mail.kind, to=mail.to, attempt=attempt)
             return True
         log.error("mail_dropped", kind=mail.kind, to=mail.to, reason="every attempt failed")
+        metrics.MAIL_FAILURES.labels(mail.kind).inc()
         return False

@@ -20,6 +20,7 @@ from tenantry.auth.exceptions import InvalidRefreshToken
 from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import utcnow
+from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
 from tenantry.security.tokens import RefreshTokenCodec
 from tenantry.users.models import User
@@ -66,6 +67,7 @@ async def rotate(
     """
     claims = codec.decode(token)
     if claims is None:
+        metrics.REFRESHES.labels("refused").inc()
         raise InvalidRefreshToken()
     now = utcnow()
     active_user = select(User.id).where(User.is_active.is_(True))
@@ -93,9 +95,16 @@ async def rotate(
     if session is not None:
         family = family_of(session, settings)
         await db.commit()
+        metrics.REFRESHES.labels("rotated").inc()
         return family
     await db.rollback()
-    return await _answer_stale_token(db, claims.session_id, claims.counter, settings, context)
+    try:
+        family = await _answer_stale_token(db, claims.session_id, claims.counter, settings, context)
+    except InvalidRefreshToken:
+        metrics.REFRESHES.labels("refused").inc()
+        raise
+    metrics.REFRESHES.labels("retried").inc()
+    return family
 
 
 async def _answer_stale_token(
@@ -147,6 +156,8 @@ async def _answer_stale_token(
             },
         )
     await db.commit()
+    if getattr(revoked, "rowcount", 0):
+        metrics.REFRESH_REUSE_DETECTED.inc()
     raise InvalidRefreshToken()
 
 

@@ -1,7 +1,7 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
 
 import { api, type Schemas, unwrap } from "../api/client";
-import { errorFromResponse } from "../api/problem";
+import { describeError, errorFromResponse } from "../api/problem";
 import { auth } from "./index";
 import { type AuthStatus, ResponseError } from "./session";
 
@@ -12,6 +12,8 @@ interface AuthContextValue {
   /** True after this tab's own "Sign out": no page to come back to after signing in. */
   signedOutHere: boolean;
   user: User | null;
+  /** Why the signed-in user's profile could not be loaded, if it could not. */
+  userError: string | null;
   signIn(email: string, password: string): Promise<void>;
   signOut(): Promise<void>;
   signOutEverywhere(): Promise<void>;
@@ -24,9 +26,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<AuthStatus>(auth.status);
   const [user, setUser] = useState<User | null>(null);
   const [signedOutHere, setSignedOutHere] = useState(false);
+  const [userError, setUserError] = useState<string | null>(null);
 
   const reloadUser = useCallback(async () => {
     setUser(await unwrap(api.GET("/users/me")));
+    setUserError(null);
   }, []);
 
   useEffect(() => {
@@ -39,7 +43,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (status === "signed-in") {
       setSignedOutHere(false);
-      reloadUser().catch(() => setUser(null));
+      reloadUser().catch((error: unknown) => setUserError(describeError(error)));
     } else if (status === "signed-out") {
       // Private data goes with the session: nothing of the last user stays on screen.
       setUser(null);
@@ -70,7 +74,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   return (
-    <AuthContext.Provider value={{ status, signedOutHere, user, signIn, signOut, signOutEverywhere, reloadUser }}>
+    <AuthContext.Provider value={{ status, signedOutHere, user, userError, signIn, signOut, signOutEverywhere, reloadUser }}>
       {children}
     </AuthContext.Provider>
   );

@@ -7,7 +7,11 @@ import { useAction, usePageTitle } from "../components/hooks";
 
 export function ProfilePage() {
   usePageTitle("Profile");
-  const { user } = useAuth();
+  const { user, reloadUser } = useAuth();
+  useEffect(() => {
+    // Fresh on every visit: the address may have been verified in another tab.
+    reloadUser().catch(() => undefined);
+  }, [reloadUser]);
   if (!user) return null;
   return (
     <>

@@ -62,6 +62,7 @@ ACTIONS = [
 @dataclass(frozen=True)
 class Seeded:
     big_org: uuid.UUID
+    small_org: uuid.UUID
     busy_actor: uuid.UUID
     start: datetime
     end: datetime
@@ -122,7 +123,9 @@ async def seed(connection: asyncpg.Connection, count: int) -> Seeded:
             print(f"\r  seeded {index + 1:>10,} events", end="", flush=True)
     print(f"  in {time.perf_counter() - started:.1f} s")
     await connection.execute("VACUUM ANALYZE audit_events")
-    return Seeded(big_org=big_org, busy_actor=actors[0], start=start, end=end)
+    return Seeded(
+        big_org=big_org, small_org=other_orgs[0], busy_actor=actors[0], start=start, end=end
+    )
 
 
 def compile_query(filters: AuditFilters, after: uuid.UUID | None) -> tuple[str, list[Any]]:
@@ -227,6 +230,9 @@ async def report(connection: asyncpg.Connection, seeded: Seeded, args: argparse.
         ("org + actor", AuditFilters(organization_id=org, actor=seeded.busy_actor)),
         ("org + since/until 30 d", AuditFilters(
             organization_id=org, since=middle, until=middle + timedelta(days=30))),
+        ("small org (0.15 %)", AuditFilters(organization_id=seeded.small_org)),
+        ("small org + action", AuditFilters(
+            organization_id=seeded.small_org, action="auth.login.succeeded")),
         ("platform", AuditFilters()),
         ("platform + actor", AuditFilters(actor=seeded.busy_actor)),
         ("platform + action", AuditFilters(action="auth.login.failed")),

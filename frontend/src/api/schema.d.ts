@@ -648,7 +648,8 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description The database answers; 503 otherwise, so a load balancer stops sending traffic.
+         * @description The database (and Redis, when configured) answer; 503 otherwise, so a load
+         *     balancer stops sending traffic to this instance.
          */
         get: operations["readyz_readyz_get"];
         put?: never;

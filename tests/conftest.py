@@ -77,6 +77,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "secret_key": TEST_SECRET,
         "bcrypt_rounds": 4,
         "log_level": "WARNING",
+        # Every test comes from one client address; the tests of the limits turn them on.
+        "rate_limits_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -118,6 +120,7 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
     if "app" not in request.fixturenames:
         return
     application = request.getfixturevalue("app")
+    await application.state.limits_storage.reset()
     async with application.state.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name == "roles":

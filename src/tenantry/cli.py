@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from alembic import command as alembic_command
 from pydantic import TypeAdapter, ValidationError
 
+from tenantry.audit.retention import PRUNE_BATCH_SIZE, InvalidAge, parse_age
 from tenantry.config import ConfigurationError, Settings, get_settings
 from tenantry.migrations import alembic_config
 
@@ -26,7 +28,12 @@ def _settings() -> Settings:
     try:
         settings = get_settings()
         settings.validate_for_startup()
-    except (ConfigurationError, ValidationError) as exc:
+    except ConfigurationError as exc:
+        typer.echo("Configuration error; refusing to start:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(2) from exc
+    except ValidationError as exc:
         typer.echo(f"Configuration error: {exc}", err=True)
         raise typer.Exit(2) from exc
     return settings
@@ -46,25 +53,33 @@ def serve(
     migrated explicitly with `tenantry db upgrade`."""
     import uvicorn
 
+    from tenantry.observability.metrics import multiprocess_metrics
+
     settings = _settings()
     if settings.is_sqlite:
+        # Once, here, before any worker starts: workers never race to migrate.
         upgrade_database(settings)
-    uvicorn.run(
-        "tenantry.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        # Believe X-Forwarded-* only from the configured proxies; uvicorn alone
-        # would trust 127.0.0.1.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-        server_header=False,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    with multiprocess_metrics(workers):
+        uvicorn.run(
+            "tenantry.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            # Believe X-Forwarded-* only from the configured proxies; uvicorn alone
+            # would trust 127.0.0.1.
+            proxy_headers=True,
+            forwarded_allow_ips=settings.trusted_proxies,
+            server_header=False,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            # On SIGTERM: stop accepting, let requests in flight finish, then exit.
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+            # uvicorn's 5 s default kills workers still importing on a busy machine.
+            timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+        )
 
 
 @db_app.command("upgrade")
@@ -168,6 +183,123 @@ def openapi() -> None:
 
     settings = _settings().model_copy(update={"docs_enabled": True})
     typer.echo(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
+
+
+@app.command()
+def erd(
+    out_dir: Annotated[Path, typer.Option(help="Folder for erd.mmd (and erd.png).")] = Path("docs"),
+) -> None:
+    """Write the entity diagram from the models: erd.mmd (Mermaid), and erd.png when
+    Graphviz's `dot` is installed."""
+    import shutil
+    import subprocess
+
+    from tenantry.models import Base
+    from tenantry.reference import render_erd_dot, render_erd_mermaid
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "erd.mmd").write_text(render_erd_mermaid(Base.metadata), encoding="utf-8")
+    typer.echo(f"wrote {out_dir / 'erd.mmd'}")
+    dot = shutil.which("dot")
+    if dot is None:
+        typer.echo("Graphviz `dot` is not installed: no erd.png", err=True)
+        return
+    subprocess.run(  # noqa: S603 (our own DOT text into Graphviz)
+        [dot, "-Tpng", "-o", str(out_dir / "erd.png")],
+        input=render_erd_dot(Base.metadata).encode("utf-8"),
+        check=True,
+    )
+    typer.echo(f"wrote {out_dir / 'erd.png'}")
+
+
+@app.command("config-docs")
+def config_docs(
+    output: Annotated[Path, typer.Option(help="The Markdown file to write.")] = Path(
+        "docs/configuration.md"
+    ),
+) -> None:
+    """Write the configuration reference (every setting, default, description)."""
+    from tenantry.reference import render_settings_reference
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_settings_reference(), encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def check() -> None:
+    """Validate the configuration: print `configuration OK`, or every problem and exit 1."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        ]
+    else:
+        problems = settings.problems()
+        if settings.jwt_algorithm != "HS256":
+            from tenantry.security.jwt import KeyConfigurationError, TokenSigner
+
+            try:
+                TokenSigner(settings)
+            except (KeyConfigurationError, OSError, ValueError) as exc:
+                problems.append(f"JWT keys: {exc}")
+    if problems:
+        for problem in problems:
+            typer.echo(problem)
+        raise typer.Exit(1)
+    typer.echo("configuration OK")
+
+
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("prune")
+def audit_prune(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than", help="Delete events older than this: 90d, 36h, or ISO 8601 (P90D)."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only print how many events would be deleted.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Events deleted per transaction (short locks).")
+    ] = PRUNE_BATCH_SIZE,
+) -> None:
+    """Delete old audit events in small batches; print how many were deleted."""
+    settings = _settings()
+    try:
+        cutoff = datetime.now(UTC) - parse_age(older_than)
+    except (InvalidAge, OverflowError) as exc:
+        typer.echo(f"--older-than: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    count = asyncio.run(_prune_audit(settings, cutoff, dry_run=dry_run, batch_size=batch_size))
+    when = cutoff.isoformat(timespec="seconds")
+    if dry_run:
+        typer.echo(f"{count} audit events occurred before {when}; dry run, nothing deleted.")
+    else:
+        typer.echo(f"Deleted {count} audit events that occurred before {when}.")
+
+
+async def _prune_audit(
+    settings: Settings, cutoff: datetime, *, dry_run: bool, batch_size: int
+) -> int:
+    from tenantry.audit import service as audit_service
+    from tenantry.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            if dry_run:
+                return await audit_service.count_events_before(db, cutoff=cutoff)
+            return await audit_service.prune_events(db, cutoff=cutoff, batch_size=batch_size)
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,6 +20,24 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantry.db"
 DEV_SECRET_FILE = ".tenantry-secret-key"
 MIN_SECRET_BYTES = 32
+# A production key with fewer distinct characters than this was typed, not generated.
+MIN_SECRET_DISTINCT_CHARACTERS = 8
+# Placeholders that appear in examples, tutorials and our own test suite: anyone can
+# forge tokens signed with them. Compared lower-cased, after removing `-`, `_` and spaces.
+WELL_KNOWN_SECRET_MARKERS = (
+    "changeme",
+    "changethis",
+    "replaceme",
+    "yoursecret",
+    "mysecret",
+    "supersecret",
+    "secretkey",
+    "devsecret",
+    "testsecret",
+    "example",
+    "insecure",
+)
+GENERATE_SECRET_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class Environment(StrEnum):
@@ -100,6 +119,40 @@ class Settings(BaseSettings):
         ge=0,
         description="Threads that hash and verify passwords; 0 means one per CPU core.",
     )
+    redis_key_prefix: str = Field(
+        "tenantry", description="Prefix of every key written to Redis (several deployments)."
+    )
+    rate_limits_enabled: bool = Field(
+        True, description="Per-IP request limits; the per-email login lockout stays on regardless."
+    )
+    rate_limit_login: str = Field(
+        "20/minute", description="Login and password-grant requests per client IP."
+    )
+    rate_limit_register: str = Field("10/hour", description="Registrations per client IP.")
+    rate_limit_refresh: str = Field(
+        "60/minute", description="Refreshes (cookie and refresh grant together) per client IP."
+    )
+    rate_limit_mail_per_email: str = Field(
+        "5/hour", description="Forgot-password and verification mails per email address."
+    )
+    rate_limit_mail_per_ip: str = Field(
+        "20/hour", description="Forgot-password and verification requests per client IP."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins per email within the window that lock it."
+    )
+    login_failure_window_seconds: int = Field(
+        900, ge=1, description="Window in which failed logins per email are counted."
+    )
+    login_lockout_seconds: int = Field(
+        60, ge=1, description="First lockout; each further lockout doubles it."
+    )
+    login_lockout_max_seconds: int = Field(900, ge=1, description="Longest single lockout.")
+    login_max_consecutive_failures: int = Field(
+        100,
+        ge=1,
+        description="Consecutive failures after which only a password reset unlocks the account.",
+    )
     email_verification_required: bool = Field(
         False, description="Refuse login (`403 email_not_verified`) until the email is verified."
     )
@@ -147,15 +200,55 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated peer addresses whose `X-Forwarded-*` headers are believed.",
     )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Mark auth cookies `Secure`; unset means secure everywhere but development.",
+    )
+    allow_sqlite_in_production: bool = Field(
+        False,
+        description="Let production run on SQLite (one process on one machine; no scaling out).",
+    )
     log_format: Literal["console", "json"] | None = Field(
         None, description="`console`, or `json` (the production default)."
     )
     log_level: str = Field("INFO", description="Lowest level written to the log.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, `GET /metrics` requires `Authorization: Bearer <token>`.",
+    )
+    shutdown_timeout_seconds: int = Field(
+        30,
+        ge=0,
+        description="On SIGTERM, time allowed for requests in flight before workers stop.",
+    )
+    worker_healthcheck_timeout_seconds: int = Field(
+        30,
+        ge=1,
+        description="With several workers, how long a worker may take to answer the "
+        "supervisor's ping (start-up included) before it is replaced.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _file_variants(cls, values: Any) -> Any:
         return _read_file_variants(values) if isinstance(values, dict) else values
+
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_refresh",
+        "rate_limit_mail_per_email",
+        "rate_limit_mail_per_ip",
+    )
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '20/minute': {value!r}") from exc
+        return value
 
     @field_validator("cors_origins", "trusted_proxies", "jwt_public_key_files", mode="before")
     @classmethod
@@ -182,6 +275,8 @@ class Settings(BaseSettings):
 
     @property
     def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
         return self.environment is not Environment.development
 
     @property
@@ -202,18 +297,70 @@ class Settings(BaseSettings):
         found: list[str] = []
         if self.is_production:
             if self.secret_key is None:
-                found.append("SECRET_KEY is required in production")
+                found.append(
+                    f"SECRET_KEY is required in production; generate one: {GENERATE_SECRET_HINT}"
+                )
             elif len(self.secret_key.encode("utf-8")) < MIN_SECRET_BYTES:
                 found.append(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
+            elif _looks_well_known(self.secret_key):
+                found.append(
+                    "SECRET_KEY looks like a placeholder or a typed phrase, not a random key; "
+                    f"generate one: {GENERATE_SECRET_HINT}"
+                )
         elif self.secret_key is not None and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
             found.append(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
         if self.is_production and not self.smtp_host:
             found.append("SMTP_HOST is required in production (mail is only logged without it)")
+        if self.is_production and self.is_sqlite and not self.allow_sqlite_in_production:
+            found.append(
+                "DATABASE_URL is SQLite: production needs PostgreSQL "
+                "(or ALLOW_SQLITE_IN_PRODUCTION=true for a single-process deployment)"
+            )
+        if self.is_production and self.cookie_secure is False:
+            found.append(
+                "COOKIE_SECURE=false would send auth cookies over plain HTTP in production"
+            )
+        found.extend(_cors_problems(self.cors_origins))
         return found
 
     def validate_for_startup(self) -> None:
         if problems := self.problems():
             raise ConfigurationError(problems)
+
+
+def _looks_well_known(secret: str) -> bool:
+    squashed = secret.lower().replace("-", "").replace("_", "").replace(" ", "")
+    return (
+        any(marker in squashed for marker in WELL_KNOWN_SECRET_MARKERS)
+        or len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS
+    )
+
+
+def _cors_problems(origins: list[str]) -> list[str]:
+    """Checked in every environment: CORS always allows credentials, and a browser
+    origin is matched exactly, so a malformed entry silently allows nothing."""
+    found: list[str] = []
+    for origin in origins:
+        if origin == "*":
+            found.append(
+                "CORS_ORIGINS must list origins, not `*`: CORS here allows credentials, "
+                "and a wildcard would let every site act with a signed-in user's cookies"
+            )
+            continue
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+        ):
+            found.append(
+                f"CORS_ORIGINS entry {origin!r} is not an origin like https://app.example.com "
+                "(scheme and host, optional port, no path or trailing slash)"
+            )
+    return found
 
 
 def _load_or_create_dev_secret(path: Path) -> str:

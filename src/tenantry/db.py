@@ -82,13 +82,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": 30}, pool_pre_ping=True
+            settings.database_url,
+            connect_args={"timeout": 30},
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         settings.database_url,
         pool_pre_ping=True,
+        # Errors and logs must never quote parameters: they hold hashes and digests.
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
     )

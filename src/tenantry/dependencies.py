@@ -10,6 +10,7 @@ from tenantry.accounts.mailer import MailSender
 from tenantry.config import Settings
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
+from tenantry.security.ratelimit import LoginLockout, RequestLimits
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 
 
@@ -43,9 +44,21 @@ def get_csrf_codec(request: Request) -> CsrfCodec:
     return codec
 
 
+def get_request_limits(request: Request) -> RequestLimits:
+    limits: RequestLimits = request.app.state.request_limits
+    return limits
+
+
+def get_lockout(request: Request) -> LoginLockout:
+    lockout: LoginLockout = request.app.state.lockout
+    return lockout
+
+
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
 Signer = Annotated[TokenSigner, Depends(get_signer)]
 Mailer = Annotated[MailSender, Depends(get_mailer)]
 RefreshCodec = Annotated[RefreshTokenCodec, Depends(get_refresh_codec)]
 Csrf = Annotated[CsrfCodec, Depends(get_csrf_codec)]
+Limits = Annotated[RequestLimits, Depends(get_request_limits)]
+Lockout = Annotated[LoginLockout, Depends(get_lockout)]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from tenantry.accounts.mailer import MailSender
 from tenantry.accounts.router import router as accounts_router
+from tenantry.audit.router import router as audit_router
 from tenantry.auth.jwks import router as jwks_router
 from tenantry.auth.oauth import router as oauth_router
 from tenantry.auth.router import router as auth_router
@@ -20,12 +21,27 @@ from tenantry.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from tenantry.observability.access_log import AccessLogMiddleware
 from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
+from tenantry.observability.metrics import (
+    RequestMetricsMiddleware,
+    forget_this_process,
+    instrument_pool,
+)
+from tenantry.observability.metrics import router as metrics_router
+from tenantry.openapi import problem_details_openapi
 from tenantry.organizations.router import router as organizations_router
 from tenantry.products.router import router as products_router
+from tenantry.security.cors import StrictCORSMiddleware, cors_options
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
+from tenantry.security.ratelimit import (
+    LockoutPolicy,
+    LoginLockout,
+    RequestLimits,
+    create_storage,
+)
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 from tenantry.spa import mount_spa
 from tenantry.users.router import router as users_router
@@ -38,11 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.validate_for_startup()
     configure_logging(settings)
     engine = create_engine(settings)
+    instrument_pool(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        app.state.hasher.close()
+        forget_this_process()
 
     app = FastAPI(
         title="Tenantry",
@@ -61,6 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mailer = MailSender(settings)
     app.state.refresh_codec = RefreshTokenCodec(settings.signing_secret)
     app.state.csrf_codec = CsrfCodec(settings.signing_secret)
+    app.state.limits_storage = create_storage(settings)
+    app.state.request_limits = RequestLimits(settings, app.state.limits_storage)
+    app.state.lockout = LoginLockout(
+        LockoutPolicy.from_settings(settings), app.state.limits_storage
+    )
 
     install_error_handlers(app)
     app.include_router(auth_router)
@@ -70,12 +94,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users_router)
     app.include_router(organizations_router)
     app.include_router(products_router)
+    app.include_router(audit_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     # Last: the web app only answers what no API route matched.
     mount_spa(app, settings.spa_dir)
+    app.openapi = problem_details_openapi(app)  # type: ignore[method-assign]
 
     # Added last runs first: ids exist before anything logs, headers go on every answer.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    if settings.cors_origins:
+        # Outside the body cap and limits, so a browser can read their 413 and 429 too.
+        app.add_middleware(StrictCORSMiddleware, **cors_options(settings.cors_origins))
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: counts every answer, the 413s and 429s of the layers inside included.
+    app.add_middleware(RequestMetricsMiddleware)
     return app

@@ -55,12 +55,10 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_headers = dict(scope["headers"])
-        no_store = (
-            b"authorization" in request_headers
-            or b"cookie" in request_headers
-            or scope["path"].startswith("/auth/")
-            or scope["path"].startswith("/users")
+        # Token responses and every answer to an authenticated request (DESIGN.md §5).
+        # The CSRF cookie alone authenticates nothing, so static assets stay cacheable.
+        no_store = scope["path"].startswith("/auth/") or any(
+            name == b"authorization" for name, _value in scope["headers"]
         )
 
         async def send_with_headers(message: Message) -> None:

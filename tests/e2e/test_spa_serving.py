@@ -75,6 +75,12 @@ async def test_hashed_assets_are_cached_for_a_year(http: httpx.AsyncClient) -> N
     assert head.content == b""
 
 
+async def test_assets_stay_cacheable_for_a_signed_in_browser(http: httpx.AsyncClient) -> None:
+    """A signed-in browser always sends the CSRF cookie; it authenticates nothing."""
+    response = await http.get("/assets/app-1a2b.js", headers={"Cookie": "tenantry_csrf=abc"})
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
 async def test_missing_files_are_404_not_the_html_page(http: httpx.AsyncClient) -> None:
     for path in ["/assets/app-0000.js", "/favicon.ico", "/robots.txt"]:
         response = await http.get(path)

@@ -15,7 +15,7 @@ from tenantry.accounts.schemas import (
 )
 from tenantry.auth.dependencies import CurrentPrincipal, CurrentUser
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings, Hasher, Mailer
+from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, Mailer
 from tenantry.openapi import problems
 from tenantry.request_context import Context
 
@@ -31,9 +31,12 @@ async def forgot_password(
     sessionmaker: SessionFactory,
     context: Context,
     background: BackgroundTasks,
+    limits: Limits,
 ) -> MailAccepted:
     """Mail a single-use reset link. The answer is the same, in the same time, for every
     address: whether an account exists is never revealed."""
+    await limits.hit("mail-ip", context.ip)
+    await limits.hit_email("mail-email", body.email)
     user_id = await service.find_reset_recipient(db, email=body.email)
     if user_id is not None:
         background.add_task(
@@ -55,9 +58,11 @@ async def reset_password(
     db: DbSession,
     settings: AppSettings,
     hasher: Hasher,
+    lockout: Lockout,
     context: Context,
 ) -> None:
-    """Set a new password with the mailed token; every session of the account ends.
+    """Set a new password with the mailed token; every session of the account ends and
+    any login lockout of the address is lifted.
     `400 invalid_token` for an unknown, used, expired or superseded token."""
     await service.reset_password(
         db,
@@ -65,6 +70,7 @@ async def reset_password(
         new_password=body.new_password,
         settings=settings,
         hasher=hasher,
+        lockout=lockout,
         context=context,
     )
 
@@ -100,8 +106,12 @@ async def request_verification(
     settings: AppSettings,
     mailer: Mailer,
     background: BackgroundTasks,
+    limits: Limits,
+    context: Context,
 ) -> MailAccepted:
     """Mail a verification link to the signed-in user's address (nothing when verified)."""
+    await limits.hit("mail-ip", context.ip)
+    await limits.hit_email("mail-email", user.email)
     await service.mail_verification_link(
         db, user=user, settings=settings, mailer=mailer, background=background
     )

@@ -22,6 +22,7 @@ from tenantry.config import Settings
 from tenantry.db import utcnow
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
+from tenantry.security.ratelimit import LoginLockout
 from tenantry.users.models import User
 from tenantry.users.service import validate_new_password
 
@@ -129,6 +130,7 @@ async def reset_password(
     new_password: str,
     settings: Settings,
     hasher: PasswordHasher,
+    lockout: LoginLockout,
     context: RequestContext,
 ) -> None:
     """Set a new password from a mailed link and end every session of the account.
@@ -171,6 +173,7 @@ async def reset_password(
         details={"sessions_revoked": revoked},
     )
     await db.commit()
+    await lockout.reset(user.email)
 
 
 # --- change ---------------------------------------------------------------------------

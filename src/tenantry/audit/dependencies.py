@@ -6,15 +6,11 @@ import dataclasses
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from pydantic import AwareDatetime
 
 from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditFilters
-from tenantry.auth.dependencies import CurrentUser
-from tenantry.errors import Forbidden
-from tenantry.organizations.dependencies import record_denial
-from tenantry.request_context import Context
-from tenantry.users.models import User
+from tenantry.auth.dependencies import Superuser
 
 
 def audit_filters(
@@ -57,18 +53,5 @@ def platform_audit_filters(
 PlatformFilters = Annotated[AuditFilters, Depends(platform_audit_filters)]
 
 
-async def get_audit_operator(request: Request, user: CurrentUser, context: Context) -> User:
-    """The platform-wide trail is for superusers; every refusal is itself on record."""
-    if not user.is_superuser:
-        await record_denial(
-            request,
-            actor_user_id=user.id,
-            organization_id=None,
-            wanted=["superuser"],
-            context=context,
-        )
-        raise Forbidden("The platform-wide audit trail is reserved to platform operators.")
-    return user
-
-
-AuditOperator = Annotated[User, Depends(get_audit_operator)]
+# The platform-wide trail is for superusers; `Superuser` records every refusal.
+AuditOperator = Superuser

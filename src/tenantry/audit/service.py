@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from fastapi import Request
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.retention import PRUNE_BATCH_SIZE
@@ -144,3 +145,32 @@ async def prune_events(
         deleted += removed
         if removed < batch_size:
             return deleted
+
+
+async def record_denial(
+    request: Request,
+    *,
+    actor_user_id: uuid.UUID,
+    organization_id: uuid.UUID | None,
+    wanted: list[str],
+    context: RequestContext,
+) -> None:
+    """Write `access.denied` in a transaction of its own: the request's will roll back."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    route = request.scope.get("route")
+    async with sessionmaker() as session:
+        record(
+            session,
+            action="access.denied",
+            outcome="failure",
+            context=context,
+            actor_user_id=actor_user_id,
+            organization_id=organization_id,
+            target_type="organization" if organization_id else None,
+            target_id=organization_id,
+            details={
+                "wanted": wanted,
+                "route": f"{request.method} {getattr(route, 'path', request.url.path)}",
+            },
+        )
+        await session.commit()

@@ -8,13 +8,15 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.audit.service import record_denial
 from tenantry.auth.models import Session
 from tenantry.db import DbSession, utcnow
 from tenantry.dependencies import Signer
 from tenantry.errors import Forbidden, InvalidToken, Unauthorized
+from tenantry.request_context import Context
 from tenantry.security.jwt import TokenError, TokenSigner
 from tenantry.users.models import User
 
@@ -23,6 +25,14 @@ log = structlog.get_logger("tenantry.auth")
 # `tokenUrl` makes Swagger UI's Authorize button sign in through the OAuth 2.0 endpoint.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 bearer_token = Depends(bearer_scheme)
+
+
+# Built once: this statement runs on every authenticated request.
+_PRINCIPAL_QUERY = (
+    select(Session, User)
+    .join(User, User.id == Session.user_id)
+    .where(Session.id == bindparam("session_id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +49,7 @@ async def load_principal(db: AsyncSession, signer: TokenSigner, token: str) -> P
         log.info("access_token_rejected", reason=str(exc))
         raise InvalidToken() from exc
     # One primary-key query: a revoked session or a deactivated user fails at once.
-    row = (
-        await db.execute(
-            select(Session, User)
-            .join(User, User.id == Session.user_id)
-            .where(Session.id == claims.session_id)
-        )
-    ).one_or_none()
+    row = (await db.execute(_PRINCIPAL_QUERY, {"session_id": claims.session_id})).one_or_none()
     if row is None:
         raise InvalidToken()
     session, user = row
@@ -82,8 +86,16 @@ async def get_current_user(principal: CurrentPrincipal) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_superuser(user: CurrentUser) -> User:
+async def get_superuser(request: Request, user: CurrentUser, context: Context) -> User:
+    """Platform operators only; every refusal is itself on record (`access.denied`)."""
     if not user.is_superuser:
+        await record_denial(
+            request,
+            actor_user_id=user.id,
+            organization_id=None,
+            wanted=["superuser"],
+            context=context,
+        )
         raise Forbidden("This operation is reserved to platform operators.")
     return user
 

@@ -12,14 +12,20 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import service, tokens
 from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
 from tenantry.auth.schemas import OAuthError, TokenPairResponse
 from tenantry.auth.sessions import revoke_session
+from tenantry.config import Settings
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings, Hasher, RefreshCodec, Signer
-from tenantry.request_context import Context
+from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, RefreshCodec, Signer
+from tenantry.request_context import Context, RequestContext
+from tenantry.security.jwt import TokenSigner
+from tenantry.security.passwords import PasswordHasher
+from tenantry.security.ratelimit import LoginLockout, RateLimited, RequestLimits
+from tenantry.security.tokens import RefreshTokenCodec
 from tenantry.users.schemas import Email
 
 router = APIRouter(prefix="/auth", tags=["oauth2"])
@@ -46,6 +52,8 @@ async def token(
     signer: Signer,
     refresh_codec: RefreshCodec,
     context: Context,
+    limits: Limits,
+    lockout: Lockout,
     grant_type: OptionalForm = None,
     username: OptionalForm = None,
     password: OptionalForm = None,
@@ -54,7 +62,45 @@ async def token(
 ) -> JSONResponse:
     """Issue tokens to an API client: `grant_type=password` with `username` (the email)
     and `password`, or `grant_type=refresh_token` with `refresh_token` (single use)."""
+    try:
+        return await _grant(
+            db,
+            settings=settings,
+            hasher=hasher,
+            signer=signer,
+            refresh_codec=refresh_codec,
+            context=context,
+            limits=limits,
+            lockout=lockout,
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            refresh_token=refresh_token,
+        )
+    except RateLimited as exc:
+        # RFC 6749 defines no error for this; the code matches the problem+json one.
+        response = oauth_error(exc.code, exc.detail, status_code=429)
+        response.headers.update(exc.headers)
+        return response
+
+
+async def _grant(
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    hasher: PasswordHasher,
+    signer: TokenSigner,
+    refresh_codec: RefreshTokenCodec,
+    context: RequestContext,
+    limits: RequestLimits,
+    lockout: LoginLockout,
+    grant_type: str | None,
+    username: str | None,
+    password: str | None,
+    refresh_token: str | None,
+) -> JSONResponse:
     if grant_type == "password":
+        await limits.hit("login", context.ip)
         if not username or password is None:
             return oauth_error("invalid_request", "username and password are required.")
         try:
@@ -68,6 +114,7 @@ async def token(
                 password=password,
                 settings=settings,
                 hasher=hasher,
+                lockout=lockout,
                 context=context,
             )
         except InvalidCredentials:
@@ -76,6 +123,7 @@ async def token(
             return oauth_error("invalid_grant", "Verify your email address before signing in.")
         family = tokens.family_of(signed_in.session, settings)
     elif grant_type == "refresh_token":
+        await limits.hit("refresh", context.ip)
         if not refresh_token:
             return oauth_error("invalid_request", "refresh_token is required.")
         try:

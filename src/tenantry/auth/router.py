@@ -26,7 +26,16 @@ from tenantry.auth.schemas import (
 from tenantry.auth.sessions import list_live_sessions, revoke_session, revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings, Csrf, Hasher, Mailer, RefreshCodec, Signer
+from tenantry.dependencies import (
+    AppSettings,
+    Csrf,
+    Hasher,
+    Limits,
+    Lockout,
+    Mailer,
+    RefreshCodec,
+    Signer,
+)
 from tenantry.errors import InvalidToken
 from tenantry.openapi import problems
 from tenantry.request_context import Context
@@ -63,8 +72,10 @@ async def register(
     context: Context,
     mailer: Mailer,
     background: BackgroundTasks,
+    limits: Limits,
 ) -> UserRead:
     """Create an account. Passwords follow the rules of the security model."""
+    await limits.hit("register", context.ip)
     user = await users.register(
         db,
         email=body.email,
@@ -93,16 +104,20 @@ async def login(
     refresh_codec: RefreshCodec,
     csrf: Csrf,
     context: Context,
+    limits: Limits,
+    lockout: Lockout,
 ) -> AccessTokenResponse:
     """Sign in from a browser: the access token is returned for memory only; the refresh
     token is set in an HttpOnly cookie, with a CSRF cookie for the double submit."""
     _refuse_cross_site(request, settings)
+    await limits.hit("login", context.ip)
     signed_in = await service.authenticate(
         db,
         email=body.email,
         password=body.password,
         settings=settings,
         hasher=hasher,
+        lockout=lockout,
         context=context,
     )
     family = tokens.family_of(signed_in.session, settings)
@@ -127,12 +142,14 @@ async def refresh(
     refresh_codec: RefreshCodec,
     csrf: Csrf,
     context: Context,
+    limits: Limits,
     refresh_cookie: RefreshCookie = None,
     csrf_cookie: CsrfCookie = None,
     csrf_header: CsrfHeader = None,
 ) -> AccessTokenResponse:
     """Exchange the refresh cookie for a new access token; the cookie rotates."""
     _refuse_cross_site(request, settings)
+    await limits.hit("refresh", context.ip)
     claims = refresh_codec.decode(refresh_cookie) if refresh_cookie else None
     if claims is None:
         raise InvalidRefreshToken()

@@ -16,7 +16,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "A dependency is unreachable"}})
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers; 503 otherwise, so a load balancer stops sending traffic."""
+    """The database (and Redis, when configured) answer; 503 otherwise, so a load
+    balancer stops sending traffic to this instance."""
     engine: AsyncEngine = request.app.state.engine
     checks: dict[str, str] = {}
     try:
@@ -25,6 +26,12 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except Exception:  # any failure means "not ready"; the reason goes to the log
         checks["database"] = "unavailable"
+    if request.app.state.settings.redis_url:
+        try:
+            redis_ok = await request.app.state.limits_storage.check()
+        except Exception:  # an unreachable Redis is "not ready", whatever the exception
+            redis_ok = False
+        checks["redis"] = "ok" if redis_ok else "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},

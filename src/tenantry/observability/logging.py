@@ -9,8 +9,13 @@ import structlog
 
 from tenantry.config import Settings
 
+# Libraries whose DEBUG lines quote SQL parameters (password hashes, token digests).
+PARAMETER_ECHOING_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
+
 
 def configure_logging(settings: Settings) -> None:
+    for name in PARAMETER_ECHOING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if settings.json_logs

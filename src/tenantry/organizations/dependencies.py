@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry import audit
+from tenantry.audit.service import record_denial
 from tenantry.auth.dependencies import CurrentUser
 from tenantry.db import DbSession
 from tenantry.organizations.exceptions import OrganizationNotFound, PermissionDenied
@@ -75,35 +75,6 @@ async def get_organization_access(org_id: uuid.UUID, user: CurrentUser, db: DbSe
         # Not a member: indistinguishable from an organization that does not exist.
         raise OrganizationNotFound()
     return OrgAccess(organization, user, role, parse_permissions(role.permissions))
-
-
-async def record_denial(
-    request: Request,
-    *,
-    actor_user_id: uuid.UUID,
-    organization_id: uuid.UUID | None,
-    wanted: list[str],
-    context: RequestContext,
-) -> None:
-    """Write `access.denied` in a transaction of its own: the request's will roll back."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    route = request.scope.get("route")
-    async with sessionmaker() as session:
-        audit.record(
-            session,
-            action="access.denied",
-            outcome="failure",
-            context=context,
-            actor_user_id=actor_user_id,
-            organization_id=organization_id,
-            target_type="organization" if organization_id else None,
-            target_id=organization_id,
-            details={
-                "wanted": wanted,
-                "route": f"{request.method} {getattr(route, 'path', request.url.path)}",
-            },
-        )
-        await session.commit()
 
 
 async def _check(

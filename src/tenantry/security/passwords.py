@@ -7,13 +7,18 @@ starving every other request of the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
+import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib.resources import files
+from typing import Any, TypeVar
 
-import anyio.to_thread
-from anyio import CapacityLimiter
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
@@ -23,6 +28,8 @@ from tenantry.config import Settings
 BCRYPT_MAX_BYTES = 72
 ARGON2_MAX_CHARS = 1024
 EMAIL_LOCAL_PART_MIN_CHARS = 3
+HASHING_THREAD_NICENESS = 10
+T = TypeVar("T")
 
 
 class WeakPassword(ValueError):
@@ -58,6 +65,12 @@ def check_password_rules(password: str, *, email: str, settings: Settings) -> No
         raise WeakPassword("Password is too common.")
 
 
+def _lower_thread_priority() -> None:
+    """Linux applies `nice` per thread: lower this hashing thread's priority only."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_THREAD_NICENESS)
+
+
 class PasswordHasher:
     """Hashes with the configured scheme; verifies any scheme it knows and upgrades old ones."""
 
@@ -66,23 +79,38 @@ class PasswordHasher:
         argon2 = Argon2Hasher()
         preferred = (bcrypt, argon2) if settings.password_hasher == "bcrypt" else (argon2, bcrypt)
         self._hash = PasswordHash(preferred)
-        self._limiter = CapacityLimiter(settings.password_threads)
+        # One thread per core at most, each at a lower CPU priority than the event loop:
+        # a login storm then saturates the cores without starving the requests that
+        # only check a token (bcrypt releases the GIL while it works).
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.password_threads,
+            thread_name_prefix="tenantry-hash",
+            initializer=_lower_thread_priority,
+        )
         # Verifying against this makes an unknown email cost what a wrong password costs.
         self._dummy_hash = self._hash.hash(secrets.token_urlsafe(16))
 
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
+        return await self._run(self._hash.hash, password)
 
     async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
         """Return (valid, new hash when the stored one uses an outdated scheme or cost)."""
         if password_hash is None:
-            await anyio.to_thread.run_sync(
-                self._hash.verify, password, self._dummy_hash, limiter=self._limiter
-            )
+            await self._run(self._verify_dummy, password)
             return False, None
-        return await anyio.to_thread.run_sync(
-            self._verify_and_update, password, password_hash, limiter=self._limiter
-        )
+        return await self._run(self._verify_and_update, password, password_hash)
+
+    def _verify_dummy(self, password: str) -> bool:
+        try:
+            return self._hash.verify(password, self._dummy_hash)
+        except ValueError:
+            return False
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _verify_and_update(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         try:

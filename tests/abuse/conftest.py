@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tenantry.main import create_app
+from tests.conftest import make_settings
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+AppClient = Callable[..., AbstractAsyncContextManager[tuple[Any, httpx.AsyncClient]]]
+
+
+@pytest.fixture
+def app_client(app: Any, migrated_url: str) -> AppClient:
+    """A client on an app with its own limit settings, sharing the test database."""
+
+    @asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+        other = create_app(make_settings(migrated_url, **overrides))
+        transport = httpx.ASGITransport(app=other, client=("198.51.100.20", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield other, http
+        await other.state.engine.dispose()
+
+    return factory
+
+
+@pytest.fixture
+def redis_prefix() -> Any:
+    """A key prefix of this test's own in the shared Redis; its keys are removed after."""
+    prefix = f"tenantry-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    keys = list(connection.scan_iter(match=f"{prefix}*"))
+    if keys:
+        connection.delete(*keys)
+    connection.close()

@@ -21,11 +21,10 @@ from tenantry.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
-from tenantry.observability.access_log import AccessLogMiddleware
+from tenantry.observability.access_log import RequestObservationMiddleware
 from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
 from tenantry.observability.metrics import (
-    RequestMetricsMiddleware,
     forget_this_process,
     instrument_pool,
 )
@@ -102,13 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = problem_details_openapi(app)  # type: ignore[method-assign]
 
     # Added last runs first: ids exist before anything logs, headers go on every answer.
+    # FastAPI's own max_body_size answers text/plain; this one answers problem+json.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     if settings.cors_origins:
         # Outside the body cap and limits, so a browser can read their 413 and 429 too.
         app.add_middleware(StrictCORSMiddleware, **cors_options(settings.cors_origins))
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    # Outermost: counts every answer, the 413s and 429s of the layers inside included.
-    app.add_middleware(RequestMetricsMiddleware)
+    # Outermost: logs and counts every answer, the 413s and 429s inside included.
+    app.add_middleware(RequestObservationMiddleware)
     return app

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; `postgresql+asyncpg://…` in production.",
     )
     database_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per worker.")
+    database_ping_idle_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Ping a pooled PostgreSQL connection before use when it sat idle this "
+        "long (0 pings every checkout).",
+    )
     redis_url: str | None = Field(
         None, description="Shares rate limits and counters between workers and instances."
     )

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -79,6 +80,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pre-ping, but only connections that sat idle in the pool.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: on PostgreSQL that doubled
+    the cost of an authenticated request. A connection returned moments ago is alive
+    as far as a ping can tell; one idle longer may have been cut by a database
+    restart or a firewall, so it is pinged, and a dead one is replaced before use
+    (the pool retries the checkout on `DisconnectionError`).
+    """
+
+    def remember_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:  # any failure means the connection is gone
+            raise DisconnectionError() from exc
+
+    event.listen(engine.sync_engine, "checkin", remember_checkin)
+    event.listen(engine.sync_engine, "checkout", ping_if_idle)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         engine = create_async_engine(
@@ -89,14 +118,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
-        pool_pre_ping=True,
         # Errors and logs must never quote parameters: they hold hashes and digests.
         hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
     )
+    _ping_idle_connections(engine, settings.database_ping_idle_seconds)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

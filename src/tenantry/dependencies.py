@@ -14,42 +14,42 @@ from tenantry.security.ratelimit import LoginLockout, RequestLimits
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.hasher
     return hasher
 
 
-def get_signer(request: Request) -> TokenSigner:
+async def get_signer(request: Request) -> TokenSigner:
     signer: TokenSigner = request.app.state.signer
     return signer
 
 
-def get_mailer(request: Request) -> MailSender:
+async def get_mailer(request: Request) -> MailSender:
     mailer: MailSender = request.app.state.mailer
     return mailer
 
 
-def get_refresh_codec(request: Request) -> RefreshTokenCodec:
+async def get_refresh_codec(request: Request) -> RefreshTokenCodec:
     codec: RefreshTokenCodec = request.app.state.refresh_codec
     return codec
 
 
-def get_csrf_codec(request: Request) -> CsrfCodec:
+async def get_csrf_codec(request: Request) -> CsrfCodec:
     codec: CsrfCodec = request.app.state.csrf_codec
     return codec
 
 
-def get_request_limits(request: Request) -> RequestLimits:
+async def get_request_limits(request: Request) -> RequestLimits:
     limits: RequestLimits = request.app.state.request_limits
     return limits
 
 
-def get_lockout(request: Request) -> LoginLockout:
+async def get_lockout(request: Request) -> LoginLockout:
     lockout: LoginLockout = request.app.state.lockout
     return lockout
 

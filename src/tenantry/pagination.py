@@ -50,7 +50,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raise InvalidCursor("The cursor is not one this service issued.") from exc
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageParams:

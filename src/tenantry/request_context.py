@@ -17,7 +17,7 @@ class RequestContext:
     request_id: str | None
 
 
-def get_request_context(request: Request) -> RequestContext:
+async def get_request_context(request: Request) -> RequestContext:
     # The client address has already been corrected for trusted proxies by uvicorn.
     user_agent = request.headers.get("user-agent")
     return RequestContext(

@@ -13,7 +13,7 @@ from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditFilters
 from tenantry.auth.dependencies import Superuser
 
 
-def audit_filters(
+async def audit_filters(
     action: Annotated[
         str | None,
         Query(
@@ -41,7 +41,7 @@ def audit_filters(
 Filters = Annotated[AuditFilters, Depends(audit_filters)]
 
 
-def platform_audit_filters(
+async def platform_audit_filters(
     filters: Filters,
     organization_id: Annotated[
         uuid.UUID | None, Query(description="Only events of this organization.")

@@ -15,7 +15,8 @@ PARAMETER_ECHOING_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
 
 def configure_logging(settings: Settings) -> None:
     for name in PARAMETER_ECHOING_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO)
+        # WARNING, not INFO: SQLAlchemy builds a log record per statement at INFO.
+        logging.getLogger(name).setLevel(logging.WARNING)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if settings.json_logs

@@ -71,7 +71,7 @@ def compose(mail: InvitationMail) -> OutgoingMail:
     )
 
 
-def get_invitation_sender(request: Request) -> InvitationSender:
+async def get_invitation_sender(request: Request) -> InvitationSender:
     sink: InvitationSender | None = getattr(request.app.state, "invitation_mail_sink", None)
     if sink is not None:
         return sink

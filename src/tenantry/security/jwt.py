@@ -21,6 +21,7 @@ import jwt
 import jwt.algorithms
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import HMACAlgorithm
 
 from tenantry.config import Settings
 
@@ -89,6 +90,26 @@ class KeyConfigurationError(Exception):
     pass
 
 
+class _ConfiguredHMAC(HMACAlgorithm):
+    """HMAC whose key is checked once, at start-up.
+
+    PyJWT re-examines an HMAC secret on every call (is it a PEM, an SSH or DER key, a
+    JWK?) to stop algorithm confusion; that costs more than the signature itself. Our
+    secret is fixed and HS256 is only ever used with it (the algorithm is pinned per
+    kid), so the examination runs once and its result is reused.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self._secret = secret
+        self._prepared = super().prepare_key(secret)
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        if key == self._secret:
+            return self._prepared
+        return super().prepare_key(key)
+
+
 def _load_private_key(path: str) -> Any:
     return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
 
@@ -111,8 +132,12 @@ class TokenSigner:
     def __init__(self, settings: Settings) -> None:
         self._verification_keys: dict[str, VerificationKey] = {}
         self.algorithm: str = settings.jwt_algorithm
+        self._jwt = jwt.PyJWT()
         if self.algorithm == "HS256":
             secret = settings.signing_secret
+            jws = self._jwt._jws  # PyJWT's own JWS object: swap in the checked-once HMAC
+            jws.unregister_algorithm("HS256")
+            jws.register_algorithm("HS256", _ConfiguredHMAC(secret))
             kid = "hs-" + hashlib.sha256(b"tenantry-kid:" + secret).hexdigest()[:16]
             self._signing_key: Any = secret
             self.kid = kid
@@ -161,7 +186,9 @@ class TokenSigner:
             "exp": now + self._ttl,
         }
         headers = {"typ": ACCESS_TOKEN_TYPE, "kid": self.kid}
-        return jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
+        return self._jwt.encode(
+            claims, self._signing_key, algorithm=self.algorithm, headers=headers
+        )
 
     def validate(self, token: str) -> AccessClaims:
         # Refuse cheaply before any parsing or cryptography.
@@ -177,7 +204,7 @@ class TokenSigner:
         if key is None:
             raise TokenError("unknown kid")
         try:
-            claims = jwt.decode(
+            claims = self._jwt.decode(
                 token,
                 key.key,
                 algorithms=[key.algorithm],

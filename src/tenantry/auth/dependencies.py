@@ -49,7 +49,16 @@ async def load_principal(db: AsyncSession, signer: TokenSigner, token: str) -> P
         log.info("access_token_rejected", reason=str(exc))
         raise InvalidToken() from exc
     # One primary-key query: a revoked session or a deactivated user fails at once.
+    # It runs outside a transaction (no BEGIN/ROLLBACK round trips), and the connection
+    # goes back to the pool right after it: a request that only reads its principal
+    # does not hold a connection while its response is written. A route that writes
+    # later opens a transaction of its own; the loaded objects stay usable.
+    fresh = not db.in_transaction()
+    if fresh:
+        await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     row = (await db.execute(_PRINCIPAL_QUERY, {"session_id": claims.session_id})).one_or_none()
+    if fresh:
+        await db.commit()
     if row is None:
         raise InvalidToken()
     session, user = row

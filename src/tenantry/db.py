@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantry.config import Settings
 
@@ -133,10 +133,53 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        yield session
+class _RequestSession:
+    """The request's database session, made on first use."""
+
+    __slots__ = ("_session", "_sessionmaker")
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+
+    def get(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessionmaker()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class DbSessionMiddleware:
+    """Gives each request one session, closed (and any open transaction rolled back)
+    when the request is over.
+
+    A plain middleware rather than a `yield` dependency: FastAPI wraps every `yield`
+    dependency in an exit stack and a shielded cancel scope, a measurable share of an
+    authenticated request that only reads.
+    """
+
+    def __init__(self, app: ASGIApp, *, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.app = app
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        holder = _RequestSession(self.sessionmaker)
+        scope.setdefault("state", {})["db"] = holder
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            await holder.close()
+
+
+async def get_db(request: Request) -> AsyncSession:
+    holder: _RequestSession = request.state.db
+    return holder.get()
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db)]

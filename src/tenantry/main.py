@@ -14,7 +14,7 @@ from tenantry.auth.jwks import router as jwks_router
 from tenantry.auth.oauth import router as oauth_router
 from tenantry.auth.router import router as auth_router
 from tenantry.config import Settings, get_settings
-from tenantry.db import create_engine, create_sessionmaker
+from tenantry.db import DbSessionMiddleware, create_engine, create_sessionmaker
 from tenantry.errors import install_error_handlers
 from tenantry.middleware import (
     BodySizeLimitMiddleware,
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = problem_details_openapi(app)  # type: ignore[method-assign]
 
     # Added last runs first: ids exist before anything logs, headers go on every answer.
+    app.add_middleware(DbSessionMiddleware, sessionmaker=app.state.sessionmaker)
     # FastAPI's own max_body_size answers text/plain; this one answers problem+json.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     if settings.cors_origins:

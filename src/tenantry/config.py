@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; `postgresql+asyncpg://…` in production.",
     )
     database_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per worker.")
+    database_max_overflow: int = Field(
+        0,
+        ge=0,
+        description="Extra PostgreSQL connections a busy worker may open beyond the pool; "
+        "they are closed again at once, so a burst pays for new connections.",
+    )
     database_ping_idle_seconds: float = Field(
         10.0,
         ge=0,

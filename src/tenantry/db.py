@@ -123,7 +123,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # Errors and logs must never quote parameters: they hold hashes and digests.
         hide_parameters=True,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
     )
     _ping_idle_connections(engine, settings.database_ping_idle_seconds)
     return engine
@@ -175,6 +175,14 @@ class DbSessionMiddleware:
             await self.app(scope, receive, send)
         finally:
             await holder.close()
+
+
+async def release_connection(db: AsyncSession) -> None:
+    """End the session's read-only transaction before slow work (password hashing),
+    so its connection serves other requests meanwhile; loaded objects stay usable
+    (`expire_on_commit=False`) and the next statement opens a new transaction."""
+    if db.in_transaction():
+        await db.commit()
 
 
 async def get_db(request: Request) -> AsyncSession:

@@ -19,7 +19,7 @@ from tenantry.accounts.tokens import Purpose
 from tenantry.auth.dependencies import Principal
 from tenantry.auth.sessions import revoke_user_sessions
 from tenantry.config import Settings
-from tenantry.db import utcnow
+from tenantry.db import release_connection, utcnow
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout
@@ -144,6 +144,7 @@ async def reset_password(
         raise InvalidAccountToken()
     # Checked and hashed before the token is spent: a weak password leaves the link usable.
     validate_new_password(new_password, email=user.email, settings=settings)
+    await release_connection(db)
     password_hash = await hasher.hash(new_password)
     if not await tokens.mark_used(db, token_id=row.id):
         raise InvalidAccountToken()

@@ -10,6 +10,7 @@ from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials
 from tenantry.auth.models import Session
 from tenantry.auth.sessions import start_session
 from tenantry.config import Settings
+from tenantry.db import release_connection
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
@@ -52,6 +53,7 @@ async def authenticate(
             limit=lockout.policy.max_failures,
             detail=f"Too many failed sign-ins; try again in {retry_after} seconds.",
         )
+    await release_connection(db)
     valid, new_hash = await hasher.verify(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
         await _record_failure(db, user=user, email=email, lockout=lockout, context=context)

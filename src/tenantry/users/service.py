@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry import audit
 from tenantry.auth.sessions import revoke_user_sessions
 from tenantry.config import Settings
+from tenantry.db import release_connection
 from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher, WeakPassword, check_password_rules
@@ -50,6 +51,7 @@ async def register(
     validate_new_password(password, email=email, settings=settings)
     if await get_by_email(db, email) is not None:
         raise EmailTaken()
+    await release_connection(db)
     user = User(
         email=email,
         password_hash=await hasher.hash(password),

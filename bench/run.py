@@ -158,8 +158,7 @@ def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
         status = Path(f"/proc/{pid}/status").read_text()
         kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
         sizes.append(kb / 1024)
-    # multiprocessing's resource tracker is a child too; it never serves requests.
-    return sorted(sizes)[-max(1, len(sizes) - 0) :]
+    return sizes
 
 
 async def seed(

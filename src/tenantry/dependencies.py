@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -13,52 +14,28 @@ from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout, RequestLimits
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 
-
-async def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+T = TypeVar("T")
 
 
-async def get_hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.hasher
-    return hasher
+def _from_app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency returning `app.state.<name>` (async: no thread-pool hop)."""
+
+    async def dependency(request: Request) -> T:
+        value: Any = getattr(request.app.state, name)
+        assert isinstance(value, kind)
+        return value
+
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
-async def get_signer(request: Request) -> TokenSigner:
-    signer: TokenSigner = request.app.state.signer
-    return signer
-
-
-async def get_mailer(request: Request) -> MailSender:
-    mailer: MailSender = request.app.state.mailer
-    return mailer
-
-
-async def get_refresh_codec(request: Request) -> RefreshTokenCodec:
-    codec: RefreshTokenCodec = request.app.state.refresh_codec
-    return codec
-
-
-async def get_csrf_codec(request: Request) -> CsrfCodec:
-    codec: CsrfCodec = request.app.state.csrf_codec
-    return codec
-
-
-async def get_request_limits(request: Request) -> RequestLimits:
-    limits: RequestLimits = request.app.state.request_limits
-    return limits
-
-
-async def get_lockout(request: Request) -> LoginLockout:
-    lockout: LoginLockout = request.app.state.lockout
-    return lockout
-
-
-AppSettings = Annotated[Settings, Depends(get_app_settings)]
-Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
-Signer = Annotated[TokenSigner, Depends(get_signer)]
-Mailer = Annotated[MailSender, Depends(get_mailer)]
-RefreshCodec = Annotated[RefreshTokenCodec, Depends(get_refresh_codec)]
-Csrf = Annotated[CsrfCodec, Depends(get_csrf_codec)]
-Limits = Annotated[RequestLimits, Depends(get_request_limits)]
-Lockout = Annotated[LoginLockout, Depends(get_lockout)]
+AppSettings = Annotated[Settings, Depends(_from_app_state("settings", Settings))]
+Hasher = Annotated[PasswordHasher, Depends(_from_app_state("hasher", PasswordHasher))]
+Signer = Annotated[TokenSigner, Depends(_from_app_state("signer", TokenSigner))]
+Mailer = Annotated[MailSender, Depends(_from_app_state("mailer", MailSender))]
+RefreshCodec = Annotated[
+    RefreshTokenCodec, Depends(_from_app_state("refresh_codec", RefreshTokenCodec))
+]
+Csrf = Annotated[CsrfCodec, Depends(_from_app_state("csrf_codec", CsrfCodec))]
+Limits = Annotated[RequestLimits, Depends(_from_app_state("request_limits", RequestLimits))]
+Lockout = Annotated[LoginLockout, Depends(_from_app_state("lockout", LoginLockout))]

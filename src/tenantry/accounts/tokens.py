@@ -4,8 +4,6 @@ database cannot be turned into working links."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from datetime import timedelta
 from enum import StrEnum
@@ -15,17 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.accounts.models import OneTimeToken
 from tenantry.db import utcnow
-
-TOKEN_BYTES = 32
+from tenantry.security.tokens import digest, new_opaque_token
 
 
 class Purpose(StrEnum):
     verify_email = "verify_email"
     reset_password = "reset_password"
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8")).digest()
 
 
 async def invalidate(db: AsyncSession, *, user_id: uuid.UUID, purpose: Purpose) -> None:
@@ -47,13 +40,13 @@ async def issue(db: AsyncSession, *, user_id: uuid.UUID, purpose: Purpose, ttl_s
 
     The caller commits; the clear token goes into the mail and nowhere else.
     """
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, token_hash = new_opaque_token()
     await invalidate(db, user_id=user_id, purpose=purpose)
     db.add(
         OneTimeToken(
             user_id=user_id,
             purpose=purpose.value,
-            token_hash=token_digest(token),
+            token_hash=token_hash,
             expires_at=utcnow() + timedelta(seconds=ttl_seconds),
         )
     )
@@ -63,7 +56,7 @@ async def issue(db: AsyncSession, *, user_id: uuid.UUID, purpose: Purpose, ttl_s
 async def find_usable(db: AsyncSession, *, token: str, purpose: Purpose) -> OneTimeToken | None:
     """The live token of this purpose, or None when unknown, used, expired or for another use."""
     row = (
-        await db.execute(select(OneTimeToken).where(OneTimeToken.token_hash == token_digest(token)))
+        await db.execute(select(OneTimeToken).where(OneTimeToken.token_hash == digest(token)))
     ).scalar_one_or_none()
     if (
         row is None

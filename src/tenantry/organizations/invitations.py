@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -27,13 +25,8 @@ from tenantry.organizations.schemas import InvitationRead, MembershipRead, Organ
 from tenantry.organizations.service import ensure_may_grant, resolve_role
 from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
+from tenantry.security.tokens import digest, new_opaque_token
 from tenantry.users.models import User
-
-TOKEN_BYTES = 32
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8")).digest()
 
 
 def invitation_read(invitation: Invitation, role: Role) -> InvitationRead:
@@ -82,12 +75,12 @@ async def create_invitation(
     ensure_may_grant(access, role)
     if await _is_member(db, organization_id=organization.id, email=email):
         raise AlreadyMember(f"{email} is already a member of this organization.")
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, token_hash = new_opaque_token()
     invitation = Invitation(
         organization_id=organization.id,
         email=email,
         role_id=role.id,
-        token_hash=token_digest(token),
+        token_hash=token_hash,
         invited_by=access.user.id,
         expires_at=utcnow() + timedelta(seconds=settings.invitation_ttl_seconds),
     )
@@ -171,7 +164,7 @@ async def accept_invitation(
             select(Invitation, Organization, Role)
             .join(Organization, Organization.id == Invitation.organization_id)
             .join(Role, Role.id == Invitation.role_id)
-            .where(Invitation.token_hash == token_digest(token))
+            .where(Invitation.token_hash == digest(token))
         )
     ).one_or_none()
     if row is None:

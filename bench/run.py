@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -348,6 +348,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating floor/me runs; the best is kept"
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--bcrypt-rounds", type=int, default=12)
     parser.add_argument("--memory-requests", type=int, default=100_000)
@@ -405,28 +408,24 @@ def main() -> None:
             kw.setdefault("connections", args.connections)
             return run_wrk(url, script, **kw)
 
-        if "floor" in scenarios:
-            port = free_port()
-            command = [
-                str(BIN / "uvicorn"),
-                "floor_app:app",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--app-dir",
-                str(ROOT / "bench"),
-            ]
-            with server(command, env, port, tmp / "floor.log"):
-                results["floor"] = run(f"http://127.0.0.1:{port}/users/me", me_script)
-
+        floor_port = free_port()
+        floor_command = [
+            str(BIN / "uvicorn"),
+            "floor_app:app",
+            "--port",
+            str(floor_port),
+            "--workers",
+            str(args.workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--app-dir",
+            str(ROOT / "bench"),
+        ]
         port = free_port()
         command = [
             str(BIN / "tenantry"),
@@ -436,11 +435,27 @@ def main() -> None:
             "--workers",
             str(args.workers),
         ]
-        with server(command, env, port, tmp / "tenantry.log") as process:
+        with ExitStack() as servers:
+            # Both servers run side by side (an idle one costs nothing), so `floor` and
+            # `me` alternate: a noisy neighbour slows both rather than one of them.
+            floor_url = f"http://127.0.0.1:{floor_port}/users/me"
+            if "floor" in scenarios:
+                servers.enter_context(server(floor_command, env, floor_port, tmp / "floor.log"))
+            process = servers.enter_context(server(command, env, port, tmp / "tenantry.log"))
             base = f"http://127.0.0.1:{port}"
-            if "me" in scenarios:
-                run(f"{base}/users/me", me_script, duration=3)  # warm up
-                results["me"] = run(f"{base}/users/me", me_script)
+            paired = [
+                (name, url)
+                for name, url in (("floor", floor_url), ("me", f"{base}/users/me"))
+                if name in scenarios
+            ]
+            for _name, url in paired:
+                run(url, me_script, duration=3)  # warm up
+            for _round in range(args.rounds):
+                for name, url in paired:
+                    figures = run(url, me_script)
+                    # The best round: the one the machine disturbed least.
+                    if name not in results or figures["rps"] > results[name]["rps"]:
+                        results[name] = figures
             login_body = (
                 'return wrk.format("POST", "/auth/login", {["Content-Type"] = "application/json"}, '
                 f'\'{{"email": "\' .. value .. \'", "password": "{PASSWORD}"}}\')'

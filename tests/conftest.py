@@ -104,6 +104,7 @@ def is_postgres(settings: Settings) -> bool:
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
     yield application
+    await application.state.principal_reader.close()
     await application.state.engine.dispose()
 
 

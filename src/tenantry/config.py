@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         description="Extra PostgreSQL connections a busy worker may open beyond the pool; "
         "they are closed again at once, so a burst pays for new connections.",
     )
+    database_auth_pool_size: int = Field(
+        4,
+        ge=1,
+        description="PostgreSQL connections per worker for the token check of every "
+        "authenticated request, apart from the pool above (it holds one only for a "
+        "primary-key read).",
+    )
     database_ping_idle_seconds: float = Field(
         10.0,
         ge=0,

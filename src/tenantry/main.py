@@ -12,6 +12,7 @@ from tenantry.accounts.router import router as accounts_router
 from tenantry.audit.router import router as audit_router
 from tenantry.auth.jwks import router as jwks_router
 from tenantry.auth.oauth import router as oauth_router
+from tenantry.auth.principal import principal_reader
 from tenantry.auth.router import router as auth_router
 from tenantry.config import Settings, get_settings
 from tenantry.db import DbSessionMiddleware, create_engine, create_sessionmaker
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.principal_reader.close()
         await engine.dispose()
         app.state.hasher.close()
         forget_this_process()
@@ -73,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.principal_reader = principal_reader(
+        engine, pool_size=settings.database_auth_pool_size
+    )
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.hasher = PasswordHasher(settings)
     app.state.signer = TokenSigner(settings)

@@ -129,6 +129,25 @@ def _attacker_jku_header(forge: Forge) -> str:
     return forge.token(header=header, key=_RSA_PRIVATE_PEM, algorithm="RS256")
 
 
+def _non_canonical_signature(forge: Forge) -> str:
+    # The same signature bytes spelled differently: a 32-byte HMAC leaves 2 unused
+    # bits in the last base64url character; setting one must not pass.
+    header, payload, signature = forge.token().split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    return f"{header}.{payload}.{signature[:-1]}{alphabet[last | 1]}"
+
+
+def _padded_segments(forge: Forge) -> str:
+    header, payload, signature = forge.token().split(".")
+    return f"{header}==.{payload}.{signature}"
+
+
+def _nan_expiry(forge: Forge) -> str:
+    # Python's json writes NaN; a validator comparing floats would let it through.
+    return forge.token(forge.claims(exp=float("nan")))
+
+
 def _oversized(forge: Forge) -> str:
     # Correctly signed, so only the size rule can refuse it.
     return forge.token(forge.claims(padding="x" * MAX_TOKEN_LENGTH))
@@ -172,6 +191,19 @@ HOSTILE_TOKENS: dict[str, Callable[[Forge], str]] = {
     "jwk_header_attacker_oct_key": _attacker_oct_jwk_header,
     "jku_header_attacker_url": _attacker_jku_header,
     "oversized": _oversized,
+    "non_canonical_signature": _non_canonical_signature,
+    "padded_segments": _padded_segments,
+    "crit_header": lambda f: f.token(header=f.header(crit=["exp"])),
+    "alg_header_differs_from_key": lambda f: hand_signed_hs256(
+        f.header(alg="HS384"), f.claims(), TEST_SECRET.encode()
+    ),
+    "exp_is_a_boolean": lambda f: f.token(f.claims(exp=True)),
+    "exp_is_a_numeric_string": lambda f: f.token(f.claims(exp=str(int(time.time()) + 300))),
+    "exp_not_finite": _nan_expiry,
+    "exp_beyond_any_calendar": lambda f: f.token(f.claims(exp=10**300)),
+    "iat_in_the_future": lambda f: f.token(f.claims(iat=int(time.time()) + 600)),
+    "aud_as_a_list": lambda f: f.token(f.claims(aud=[f.settings.jwt_audience, "other"])),
+    "sub_not_a_string": lambda f: f.token(f.claims(sub=12345)),
     "garbage": lambda f: "this-is-not-a-token",
     "three_empty_parts": lambda f: "..",
     "garbage_three_parts": lambda f: "a.b.c",

@@ -16,10 +16,11 @@ from tenantry.accounts import tokens
 from tenantry.accounts.exceptions import InvalidAccountToken, InvalidCurrentPassword
 from tenantry.accounts.mailer import MailSender, OutgoingMail, render_mail
 from tenantry.accounts.tokens import Purpose
-from tenantry.auth.dependencies import Principal
+from tenantry.auth.principal import Principal, SignedInUser
 from tenantry.auth.sessions import revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import release_connection, utcnow
+from tenantry.errors import InvalidToken
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout
@@ -191,7 +192,10 @@ async def change_password(
     context: RequestContext,
 ) -> None:
     """Replace the password of a signed-in user; every other session ends, this one stays."""
-    user = principal.user
+    user = await db.get(User, principal.user.id)
+    if user is None:
+        raise InvalidToken()
+    await release_connection(db)  # no pooled connection held while bcrypt runs
     valid, _ = await hasher.verify(current_password, user.password_hash)
     if not valid:
         audit.record(
@@ -212,7 +216,7 @@ async def change_password(
     # A reset link mailed earlier must not undo the change the user just made.
     await tokens.invalidate(db, user_id=user.id, purpose=Purpose.reset_password)
     revoked = await revoke_user_sessions(
-        db, user_id=user.id, reason="password_changed", keep_session_id=principal.session.id
+        db, user_id=user.id, reason="password_changed", keep_session_id=principal.session_id
     )
     audit.record(
         db,
@@ -232,7 +236,7 @@ async def change_password(
 async def mail_verification_link(
     db: AsyncSession,
     *,
-    user: User,
+    user: User | SignedInUser,
     settings: Settings,
     mailer: MailSender,
     background: BackgroundTasks,

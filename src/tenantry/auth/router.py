@@ -15,8 +15,9 @@ from tenantry.auth.cookies import (
     clear_auth_cookies,
     set_auth_cookies,
 )
-from tenantry.auth.dependencies import CurrentPrincipal, bearer_token, load_principal
+from tenantry.auth.dependencies import CurrentPrincipal, bearer_token
 from tenantry.auth.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
+from tenantry.auth.principal import authenticate
 from tenantry.auth.schemas import (
     AccessTokenResponse,
     LoginRequest,
@@ -186,23 +187,26 @@ async def logout(
     """End this session (by bearer token, or by the refresh cookie with the CSRF header)
     and clear the cookies. Idempotent: without a live session it only clears cookies."""
     _refuse_cross_site(request, settings)
-    session = None
+    ending: tuple[uuid.UUID, uuid.UUID] | None = None  # (session id, user id)
     if token:
         try:
-            session = (await load_principal(db, signer, token)).session
+            principal = await authenticate(request.app.state.principal_reader, signer, token)
+            ending = (principal.session_id, principal.user.id)
         except InvalidToken:
-            session = None
-    if session is None and refresh_cookie:
+            ending = None
+    if ending is None and refresh_cookie:
         session = await tokens.session_for_token(db, token=refresh_cookie, codec=refresh_codec)
         if session is not None:
             _require_csrf(csrf, session.id, csrf_header, csrf_cookie)
-    if session is not None:
+            ending = (session.id, session.user_id)
+    if ending is not None:
+        session_id, user_id = ending
         await revoke_session(
             db,
-            session_id=session.id,
+            session_id=session_id,
             reason="logout",
             action="auth.logout",
-            actor_user_id=session.user_id,
+            actor_user_id=user_id,
             context=context,
         )
     clear_auth_cookies(response, secure=settings.secure_cookies)
@@ -243,7 +247,7 @@ async def list_sessions(principal: CurrentPrincipal, db: DbSession) -> list[Sess
             expires_at=session.expires_at,
             ip=session.ip,
             user_agent=session.user_agent,
-            current=session.id == principal.session.id,
+            current=session.id == principal.session_id,
         )
         for session in sessions
     ]

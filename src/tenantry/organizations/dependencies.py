@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.service import record_denial
 from tenantry.auth.dependencies import CurrentUser
+from tenantry.auth.principal import SignedInUser
 from tenantry.db import DbSession
 from tenantry.organizations.exceptions import OrganizationNotFound, PermissionDenied
 from tenantry.organizations.models import Membership, Organization, Role
@@ -32,7 +33,6 @@ from tenantry.organizations.permissions import (
     parse_permissions,
 )
 from tenantry.request_context import Context, RequestContext
-from tenantry.users.models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class OrgAccess:
     """Who acts on which organization, and with what rights."""
 
     organization: Organization
-    user: User
+    user: SignedInUser
     role: Role | None  # None: a superuser acting without a membership
     permissions: frozenset[Permission]
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
+from tenantry.auth.principal import SignedInUser
 from tenantry.config import Settings
 from tenantry.db import utcnow
 from tenantry.organizations.dependencies import OrgAccess
@@ -155,7 +156,7 @@ async def revoke_invitation(
 
 
 async def accept_invitation(
-    db: AsyncSession, *, user: User, token: str, context: RequestContext
+    db: AsyncSession, *, user: SignedInUser, token: str, context: RequestContext
 ) -> MembershipRead:
     user_id, user_email = user.id, user.email
     now = utcnow()

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
+from tenantry.auth.principal import SignedInUser
 from tenantry.organizations.dependencies import OrgAccess
 from tenantry.organizations.exceptions import (
     BuiltinRoleReadOnly,
@@ -157,7 +158,7 @@ async def _slug_exists(db: AsyncSession, slug: str) -> bool:
 
 
 async def create_organization(
-    db: AsyncSession, *, user: User, name: str, slug: str | None, context: RequestContext
+    db: AsyncSession, *, user: SignedInUser, name: str, slug: str | None, context: RequestContext
 ) -> MyOrganization:
     user_id = user.id  # a rollback below expires `user`; keep what we need
     if slug is not None and await _slug_exists(db, slug):
@@ -201,7 +202,7 @@ async def create_organization(
 
 
 async def list_my_organizations(
-    db: AsyncSession, *, user: User, page: PageParams
+    db: AsyncSession, *, user: SignedInUser, page: PageParams
 ) -> Page[MyOrganization]:
     statement = (
         select(Organization, Role)

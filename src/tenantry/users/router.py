@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from tenantry.auth.dependencies import CurrentUser, Superuser
+from tenantry.auth.dependencies import CurrentUser, Superuser, UserRow
 from tenantry.db import DbSession
 from tenantry.openapi import problems
 from tenantry.pagination import Page, PageParams, page_params
@@ -23,7 +23,7 @@ async def read_me(user: CurrentUser) -> UserRead:
 
 @router.patch("/me", responses=problems(422))
 async def update_me(
-    body: UserUpdateSelf, user: CurrentUser, db: DbSession, context: Context
+    body: UserUpdateSelf, user: UserRow, db: DbSession, context: Context
 ) -> UserRead:
     return UserRead.model_validate(
         await service.update_self(db, user=user, changes=body, context=context)
@@ -31,7 +31,7 @@ async def update_me(
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_me(user: CurrentUser, db: DbSession, context: Context) -> None:
+async def delete_me(user: UserRow, db: DbSession, context: Context) -> None:
     """Deactivate the account: every session ends at once; the audit trail is kept."""
     await service.deactivate_self(db, user=user, context=context)
 
@@ -54,5 +54,7 @@ async def update_user(
 ) -> UserRead:
     user = await service.get(db, user_id)
     return UserRead.model_validate(
-        await service.update_by_admin(db, user=user, actor=operator, changes=body, context=context)
+        await service.update_by_admin(
+            db, user=user, actor_id=operator.id, changes=body, context=context
+        )
     )

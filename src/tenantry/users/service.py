@@ -81,25 +81,25 @@ async def register(
 async def update_self(
     db: AsyncSession, *, user: User, changes: UserUpdateSelf, context: RequestContext
 ) -> User:
-    return await _apply_update(db, user=user, actor=user, changes=changes, context=context)
+    return await _apply_update(db, user=user, actor_id=user.id, changes=changes, context=context)
 
 
 async def update_by_admin(
     db: AsyncSession,
     *,
     user: User,
-    actor: User,
+    actor_id: uuid.UUID,
     changes: UserUpdateAdmin,
     context: RequestContext,
 ) -> User:
-    return await _apply_update(db, user=user, actor=actor, changes=changes, context=context)
+    return await _apply_update(db, user=user, actor_id=actor_id, changes=changes, context=context)
 
 
 async def _apply_update(
     db: AsyncSession,
     *,
     user: User,
-    actor: User,
+    actor_id: uuid.UUID,
     changes: UserUpdateSelf | UserUpdateAdmin,
     context: RequestContext,
 ) -> User:
@@ -123,7 +123,7 @@ async def _apply_update(
         db,
         action=action,
         context=context,
-        actor_user_id=actor.id,
+        actor_user_id=actor_id,
         target_type="user",
         target_id=user.id,
         details={"fields": sorted(changed)},

@@ -152,6 +152,39 @@ async def test_request_id_is_generated_when_missing_or_unsafe(client: httpx.Asyn
     assert " " not in forged.headers["x-request-id"]
 
 
+async def test_request_id_with_a_line_break_is_replaced(app: Any) -> None:
+    # HTTP clients refuse to send a line break in a header, so the ASGI app is called
+    # directly, as a lenient server could: a pattern ending in `$` would let "abc\n" in.
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"x-request-id", b"abc\n")],
+        "client": ("203.0.113.9", 50000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    echoed = dict(start["headers"])[b"x-request-id"]
+    assert start["status"] == 200
+    assert b"\n" not in echoed
+    assert echoed != b"abc\n"
+
+
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")

@@ -17,12 +17,7 @@ from tenantry.auth.router import router as auth_router
 from tenantry.config import Settings, get_settings
 from tenantry.db import DbSessionMiddleware, create_engine, create_sessionmaker
 from tenantry.errors import install_error_handlers
-from tenantry.middleware import (
-    BodySizeLimitMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
-)
-from tenantry.observability.access_log import RequestObservationMiddleware
+from tenantry.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
 from tenantry.observability.metrics import (
@@ -114,8 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         # Outside the body cap and limits, so a browser can read their 413 and 429 too.
         app.add_middleware(StrictCORSMiddleware, **cors_options(settings.cors_origins))
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware)
-    # Outermost: logs and counts every answer, the 413s and 429s inside included.
-    app.add_middleware(RequestObservationMiddleware)
+    # Outermost: request ids before anything logs, security headers on every answer,
+    # and the access log and metrics of every answer, the 413s and 429s inside included.
+    app.add_middleware(EdgeMiddleware)
     return app

@@ -218,3 +218,14 @@ async def test_unmatched_paths_share_one_label(client: httpx.AsyncClient) -> Non
     text = (await client.get("/metrics")).text
     assert 'route="<unmatched>"' in text
     assert "wp-admin" not in text
+
+
+async def test_made_up_methods_share_one_label(client: httpx.AsyncClient) -> None:
+    # Each made-up verb would otherwise become a time series of its own: memory a
+    # client could grow without bound.
+    for verb in ("BREW", "WHEN", "PROPFIND"):
+        assert (await client.request(verb, "/healthz")).status_code == 405
+    text = (await client.get("/metrics")).text
+    assert 'method="OTHER"' in text
+    assert "BREW" not in text
+    assert "PROPFIND" not in text

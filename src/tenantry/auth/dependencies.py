@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.base import SecurityBase
 
 from tenantry.audit.service import record_denial
 from tenantry.auth.principal import Principal, SignedInUser, authenticate
@@ -19,17 +20,29 @@ bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 bearer_token = Depends(bearer_scheme)
 
 
-async def get_principal(
-    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> Principal:
-    # Only `Request` besides the token: every dependency layer costs on this path.
-    if not token:
-        raise Unauthorized("Sign in and send the access token as a bearer token.")
-    state = request.app.state
-    principal = await authenticate(state.principal_reader, state.signer, token)
-    request.state.user_id = principal.user.id
-    return principal
+class BearerPrincipal(SecurityBase):
+    """The bearer scheme, resolved straight to the signed-in principal.
 
+    One dependency instead of a scheme plus a loader (FastAPI solves every layer on
+    every request, a measured share of the hot path). As a `SecurityBase` with the
+    model of `bearer_scheme`, the OpenAPI document describes it exactly as before.
+    """
+
+    def __init__(self, scheme: OAuth2PasswordBearer) -> None:
+        self.model = scheme.model
+        self.scheme_name = scheme.scheme_name
+
+    async def __call__(self, request: Request) -> Principal:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Sign in and send the access token as a bearer token.")
+        state = request.app.state
+        principal = await authenticate(state.principal_reader, state.signer, token)
+        request.state.user_id = principal.user.id
+        return principal
+
+
+get_principal = BearerPrincipal(bearer_scheme)
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 

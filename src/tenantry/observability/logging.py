@@ -13,7 +13,22 @@ from tenantry.config import Settings
 PARAMETER_ECHOING_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
 
 
+_configured_level = logging.INFO
+
+
+def _level(settings: Settings) -> int:
+    return logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+
+
+def writes(level: int) -> bool:
+    """Whether lines of this level are written now, so a hot path can skip building
+    the others (structlog would drop them, after the caller paid for the arguments)."""
+    return _configured_level <= level
+
+
 def configure_logging(settings: Settings) -> None:
+    global _configured_level
+    _configured_level = _level(settings)
     for name in PARAMETER_ECHOING_LOGGERS:
         # WARNING, not INFO: SQLAlchemy builds a log record per statement at INFO.
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -30,9 +45,7 @@ def configure_logging(settings: Settings) -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(_level(settings)),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,6 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far (modules, routes, models) lives as long as the
+        # process: keep it out of the garbage collector's full passes. A full pass
+        # over it took ~60 ms here, a stall every request in flight waited for.
+        gc.collect()
+        gc.freeze()
         yield
         await app.state.principal_reader.close()
         await engine.dispose()

@@ -132,6 +132,12 @@ class AsyncpgPrincipalReader(PrincipalReader):
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # First come, first served. asyncpg's pool lets a newcomer take a connection
+        # released for a request already waiting, which sends that one to the back of
+        # the queue: with 32 requests on 4 connections, p99 was 4 times the median. This
+        # semaphore (FIFO since Python 3.11) admits requests in arrival order, and
+        # never more than there are connections, so `acquire` itself never waits.
+        self._turns = asyncio.Semaphore(pool_size)
 
     async def _open(self) -> asyncpg.Pool:
         # Opened on first use, in the worker's own event loop (after uvicorn forks).
@@ -147,6 +153,10 @@ class AsyncpgPrincipalReader(PrincipalReader):
 
     async def fetch(self, session_id: uuid.UUID) -> Mapping[str, Any] | None:
         pool = self._pool or await self._open()
+        async with self._turns:
+            return await self._fetch(pool, session_id)
+
+    async def _fetch(self, pool: asyncpg.Pool, session_id: uuid.UUID) -> Mapping[str, Any] | None:
         try:
             async with pool.acquire() as connection:
                 row: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)

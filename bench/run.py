@@ -48,7 +48,17 @@ from tenantry.security.tokens import RefreshTokenCodec  # noqa: E402
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "bench password 2026"
 BIN = Path(sys.executable).parent
-SCENARIOS = ["floor", "me", "login", "storm", "refresh", "products", "enumeration", "memory"]
+SCENARIOS = [
+    "floor",
+    "template",
+    "me",
+    "login",
+    "storm",
+    "refresh",
+    "products",
+    "enumeration",
+    "memory",
+]
 OWNER_ROLE = "00000000-0000-7000-8000-000000000001"
 
 WRK_REPORT = """
@@ -445,6 +455,9 @@ def main() -> None:
             "--app-dir",
             str(ROOT / "bench"),
         ]
+        template_port = free_port()
+        template_command = [floor_command[0], "template_app:app", *floor_command[2:]]
+        template_command[template_command.index(str(floor_port))] = str(template_port)
         port = free_port()
         command = [
             str(BIN / "tenantry"),
@@ -458,13 +471,22 @@ def main() -> None:
             # Both servers run side by side (an idle one costs nothing), so `floor` and
             # `me` alternate: a noisy neighbour slows both rather than one of them.
             floor_url = f"http://127.0.0.1:{floor_port}/users/me"
+            template_url = f"http://127.0.0.1:{template_port}/users/me"
             if "floor" in scenarios:
                 servers.enter_context(server(floor_command, env, floor_port, tmp / "floor.log"))
+            if "template" in scenarios:
+                servers.enter_context(
+                    server(template_command, env, template_port, tmp / "template.log")
+                )
             process = servers.enter_context(server(command, env, port, tmp / "tenantry.log"))
             base = f"http://127.0.0.1:{port}"
             paired = [
                 (name, url)
-                for name, url in (("floor", floor_url), ("me", f"{base}/users/me"))
+                for name, url in (
+                    ("floor", floor_url),
+                    ("template", template_url),
+                    ("me", f"{base}/users/me"),
+                )
                 if name in scenarios
             ]
             for _name, url in paired:
@@ -579,13 +601,22 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     def mark(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    floor, me = results.get("floor"), results.get("me")
+    floor, template, me = results.get("floor"), results.get("template"), results.get("me")
     if floor:
         rows.append(
             (
                 "floor GET /users/me",
                 f"{floor['rps']:.0f} req/s, p99 {floor['p99']:.1f} ms",
                 "ceiling",
+                "",
+            )
+        )
+    if template:
+        rows.append(
+            (
+                "template GET /users/me",
+                f"{template['rps']:.0f} req/s, p99 {template['p99']:.1f} ms, errors {template['errors']:.0f}",
+                "reference: 686 req/s there",
                 "",
             )
         )
@@ -604,6 +635,16 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         if floor:
             ratio = me["rps"] / floor["rps"]
             rows.append(("me ÷ floor throughput", f"{ratio:.2f}", "≥ 0.60", mark(ratio >= 0.6)))
+        if template:
+            ratio = me["rps"] / template["rps"]
+            rows.append(
+                (
+                    "me ÷ template, same run",
+                    f"{ratio:.1f}",
+                    "≥ 3 (the 3×686 target)",
+                    mark(ratio >= 3),
+                )
+            )
     if "login" in results:
         ceiling = cores / results["login_verify_s"]
         ratio = results["login"]["rps"] / ceiling

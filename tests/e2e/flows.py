@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Response, expect
 from tests.e2e.conftest import PASSWORD
 
@@ -75,7 +76,13 @@ class TokenWatcher:
             return
         self.calls.append((f"{response.request.method} {path}", response.status))
         if path in {"/auth/login", "/auth/refresh"} and response.status == 200:
-            self.tokens.append((await response.json())["access_token"])
+            try:
+                body = await response.json()
+            except PlaywrightError:
+                # The page navigated away before the body could be read: that document
+                # is gone, so no code of the page holds this token either.
+                return
+            self.tokens.append(body["access_token"])
 
     def count(self, call: str, status: int | None = None) -> int:
         return sum(1 for made, got in self.calls if made == call and status in {None, got})

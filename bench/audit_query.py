@@ -19,26 +19,20 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
+from sqlalchemy.dialects import postgresql
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from sqlalchemy.dialects import postgresql  # noqa: E402
-
-from tenantry.audit.schemas import AuditFilters  # noqa: E402
-from tenantry.audit.service import events_query  # noqa: E402
-from tenantry.cli import upgrade_database  # noqa: E402
-from tenantry.config import Settings  # noqa: E402
-from tenantry.pagination import PageParams  # noqa: E402
+from tenantry.audit.schemas import AuditFilters
+from tenantry.audit.service import events_query
+from tenantry.cli import upgrade_database
+from tenantry.config import Settings
+from tenantry.pagination import PageParams
 
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PAGE = 50
@@ -130,7 +124,7 @@ async def seed(connection: asyncpg.Connection, count: int) -> Seeded:
 
 def compile_query(filters: AuditFilters, after: uuid.UUID | None) -> tuple[str, list[Any]]:
     statement = events_query(filters=filters, page=PageParams(limit=PAGE, after=after))
-    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())
     params = [compiled.params[name] for name in compiled.positiontup or []]
     return str(compiled), params
 
@@ -199,7 +193,7 @@ async def main() -> None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     try:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             environment="test",
             database_url=dsn.replace("postgresql://", "postgresql+asyncpg://"),

@@ -14,24 +14,18 @@ import argparse
 import asyncio
 import cProfile
 import os
-import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
+from scratch import DEFAULT_SERVER, asyncpg_dsn, scratch_database
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from tenantry.cli import upgrade_database  # noqa: E402
-from tenantry.config import Settings  # noqa: E402
-from tenantry.db import uuid7  # noqa: E402
-from tenantry.security.jwt import TokenSigner  # noqa: E402
+from tenantry.config import Settings
+from tenantry.db import uuid7
+from tenantry.security.jwt import TokenSigner
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -146,7 +140,7 @@ async def main_async(args: argparse.Namespace, database_url: str, tokens: list[s
         environment="test",
         log_level="WARNING",
         rate_limits_enabled=False,
-    )  # type: ignore[call-arg]
+    )
     app = create_app(settings)
     apps: dict[str, ASGIApp] = {"floor": floor_app.app, "tenantry": app}
     results: dict[str, float] = {}
@@ -175,34 +169,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile")
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432"),
-    )
+    parser.add_argument("--server-url", default=DEFAULT_SERVER)
     args = parser.parse_args()
-    name = f"tenantry_inprocess_{uuid.uuid4().hex[:8]}"
-    server_url = args.server_url.rstrip("/")
-    admin = server_url.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
-    database_url = f"{server_url}/{name}"
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def admin_sql(sql: str) -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
-    try:
-        settings = Settings(_env_file=None, database_url=database_url, secret_key=SECRET)  # type: ignore[call-arg]
-        upgrade_database(settings)
-        tokens = asyncio.run(seed(dsn, settings, 200))
-        import uvloop
-
+    with scratch_database(args.server_url, "tenantry_inprocess") as database_url:
+        settings = Settings(_env_file=None, database_url=database_url, secret_key=SECRET)
+        tokens = asyncio.run(seed(asyncpg_dsn(database_url), settings, 200))
         uvloop.run(main_async(args, database_url, tokens))
-    finally:
-        asyncio.run(admin_sql(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

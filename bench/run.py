@@ -35,15 +35,14 @@ from typing import Any
 import asyncpg
 import bcrypt
 import httpx
+from scratch import DEFAULT_SERVER, asyncpg_dsn, scratch_database
+
+from tenantry.config import Settings
+from tenantry.db import uuid7
+from tenantry.security.jwt import TokenSigner
+from tenantry.security.tokens import RefreshTokenCodec
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from tenantry.cli import upgrade_database  # noqa: E402
-from tenantry.config import Settings  # noqa: E402
-from tenantry.db import uuid7  # noqa: E402
-from tenantry.security.jwt import TokenSigner  # noqa: E402
-from tenantry.security.tokens import RefreshTokenCodec  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "bench password 2026"
@@ -167,7 +166,10 @@ def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
     sizes = []
     for pid in pids:
         status = Path(f"/proc/{pid}/status").read_text()
-        kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        found = re.search(r"VmRSS:\s+(\d+)", status)
+        if found is None:
+            raise RuntimeError(f"process {pid} reports no resident memory")
+        kb = int(found.group(1))
         sizes.append(kb / 1024)
     return sizes
 
@@ -205,46 +207,19 @@ async def seed(
             ],
         )
         sessions = []
-        access_tokens = []
-        for index, (uid, *_rest) in enumerate(user_rows):
+
+        def new_session(uid: uuid.UUID) -> uuid.UUID:
             sid = uuid7()
-            sessions.append(
-                (
-                    sid,
-                    uid,
-                    now,
-                    now,
-                    now + timedelta(days=30),
-                    None,
-                    None,
-                    "127.0.0.1",
-                    "bench",
-                    0,
-                    now,
-                )
-            )
-            if index < users:
-                access_tokens.append(signer.issue(user_id=uid, session_id=sid))
-        refresh_tokens = []
-        for n in range(refresh_sessions):
-            sid = uuid7()
-            uid = user_rows[n % users][0]
-            sessions.append(
-                (
-                    sid,
-                    uid,
-                    now,
-                    now,
-                    now + timedelta(days=30),
-                    None,
-                    None,
-                    "127.0.0.1",
-                    "bench",
-                    0,
-                    now,
-                )
-            )
-            refresh_tokens.append(codec.encode(sid, 0))
+            expires = now + timedelta(days=30)
+            sessions.append((sid, uid, now, now, expires, None, None, "127.0.0.1", "bench", 0, now))
+            return sid
+
+        access_tokens = [
+            signer.issue(user_id=uid, session_id=new_session(uid)) for uid, *_rest in user_rows
+        ]
+        refresh_tokens = [
+            codec.encode(new_session(user_rows[n % users][0]), 0) for n in range(refresh_sessions)
+        ]
         await connection.copy_records_to_table(
             "sessions",
             records=sessions,
@@ -383,39 +358,27 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--bcrypt-rounds", type=int, default=12)
     parser.add_argument("--memory-requests", type=int, default=100_000)
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432"),
-    )
+    parser.add_argument("--server-url", default=DEFAULT_SERVER)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     scenarios = args.scenarios.split(",")
-    name = f"tenantry_bench_{os.getpid()}"
-    server_url = args.server_url.rstrip("/")
-    admin = server_url.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
-    database_url = f"{server_url}/{name}"
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def admin_sql(sql: str) -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
     results: dict[str, Any] = {}
-    try:
+    with scratch_database(args.server_url, "tenantry_bench") as database_url:
         settings = Settings(
             _env_file=None,
             database_url=database_url,
             secret_key=SECRET,
             bcrypt_rounds=args.bcrypt_rounds,
-        )  # type: ignore[call-arg]
-        upgrade_database(settings)
+        )
         data = asyncio.run(
-            seed(dsn, settings, users=2000, refresh_sessions=40_000, products=20_000)
+            seed(
+                asyncpg_dsn(database_url),
+                settings,
+                users=2000,
+                refresh_sessions=40_000,
+                products=20_000,
+            )
         )
         env = {
             **os.environ,
@@ -589,8 +552,6 @@ def main() -> None:
                     "requests": done,
                 }
         results["bcrypt_verify_s"] = bcrypt_verify_seconds(args.bcrypt_rounds)
-    finally:
-        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     report(results, args)
 
 

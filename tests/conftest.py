@@ -81,7 +81,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "rate_limits_enabled": False,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="session")

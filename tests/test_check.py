@@ -31,7 +31,7 @@ def _run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def _settings(**values: Any) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def _production(**overrides: Any) -> Settings:

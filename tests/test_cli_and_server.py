@@ -235,14 +235,14 @@ def test_development_key_is_generated_once_and_reused(
     for name in ("SECRET_KEY", "SECRET_KEY_FILE", "ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    first = Settings(_env_file=None)  # type: ignore[call-arg]
+    first = Settings(_env_file=None)
     assert first.environment == "development"
     key = first.signing_secret
     assert len(key) >= 32
     key_file = tmp_path / DEV_SECRET_FILE
     assert key_file.is_file()
     assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
-    second = Settings(_env_file=None)  # type: ignore[call-arg]
+    second = Settings(_env_file=None)
     assert second.signing_secret == key
 
 

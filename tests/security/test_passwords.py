@@ -160,7 +160,7 @@ def test_common_password_list_is_large_and_loaded_once() -> None:
     assert len(passwords) >= 10_000
     assert "password" in passwords
     assert common_passwords() is passwords
-    info = common_passwords.cache_info()  # type: ignore[attr-defined]
+    info = common_passwords.cache_info()
     assert info.misses <= 1
     assert info.currsize == 1
 
@@ -168,7 +168,7 @@ def test_common_password_list_is_large_and_loaded_once() -> None:
 def test_bcrypt_default_cost_is_12(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BCRYPT_ROUNDS", raising=False)
     monkeypatch.delenv("PASSWORD_HASHER", raising=False)
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     assert defaults.bcrypt_rounds == 12
     assert defaults.password_hasher == "bcrypt"
     hasher = PasswordHasher(defaults.model_copy(update={"secret_key": TEST_SECRET}))

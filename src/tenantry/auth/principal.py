@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,12 +71,14 @@ _PRINCIPAL_QUERY = (
 )
 
 
-class PrincipalReader:
+class PrincipalReader(ABC):
     """Runs the principal query. Two implementations, one statement (`_PRINCIPAL_QUERY`)."""
 
+    @abstractmethod
     async def fetch(self, session_id: uuid.UUID) -> Mapping[str, Any] | None:
-        raise NotImplementedError
+        """The row of `_PRINCIPAL_QUERY` for this session id, or None."""
 
+    @abstractmethod
     async def close(self) -> None:
         """Release the reader's connections (the app's lifespan calls this at shutdown)."""
 
@@ -92,6 +95,9 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
             result = await connection.execute(_PRINCIPAL_QUERY, {"session_id": session_id})
             row = result.one_or_none()
         return None if row is None else row._asdict()
+
+    async def close(self) -> None:
+        """Nothing of its own: it borrows the engine's pool, which the app disposes."""
 
 
 # Connection errors after which the query is tried once more, on another connection:
@@ -154,18 +160,18 @@ class AsyncpgPrincipalReader(PrincipalReader):
     async def fetch(self, session_id: uuid.UUID) -> Mapping[str, Any] | None:
         pool = self._pool or await self._open()
         async with self._turns:
-            return await self._fetch(pool, session_id)
+            try:
+                return await self._fetch_once(pool, session_id)
+            except _LOST_CONNECTION:
+                # The broken connection was dropped on release: the pool opens a new one.
+                return await self._fetch_once(pool, session_id)
 
-    async def _fetch(self, pool: asyncpg.Pool, session_id: uuid.UUID) -> Mapping[str, Any] | None:
-        try:
-            async with pool.acquire() as connection:
-                row: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)
-                return row
-        except _LOST_CONNECTION:
-            # The broken connection was dropped on release; the pool opens a new one.
-            async with pool.acquire() as connection:
-                retried: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)
-                return retried
+    async def _fetch_once(
+        self, pool: asyncpg.Pool, session_id: uuid.UUID
+    ) -> Mapping[str, Any] | None:
+        async with pool.acquire() as connection:
+            row: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)
+            return row
 
     @property
     def pool(self) -> asyncpg.Pool | None:

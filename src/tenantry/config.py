@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     rate_limit_mail_per_ip: str = Field(
         "20/hour", description="Forgot-password and verification requests per client IP."
     )
+    rate_limit_invitations_per_inviter: str = Field(
+        "20/hour", description="Invitations one member may send, over all organizations."
+    )
+    rate_limit_invitations_per_organization: str = Field(
+        "100/day", description="Invitations sent from one organization, by all its members."
+    )
     login_max_failures: int = Field(
         5, ge=1, description="Failed logins per email within the window that lock it."
     )
@@ -197,6 +203,13 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Time allowed for one SMTP connection and delivery."
     )
     mail_from: str = Field("no-reply@localhost", description="`From` address of every mail.")
+    mail_quoted_text_max_chars: int = Field(
+        60,
+        ge=8,
+        le=200,
+        description="Longest name (of a person, organization or role) quoted in a mail; "
+        "longer ones are cut.",
+    )
     mail_send_attempts: int = Field(
         3, ge=1, le=10, description="Tries per mail before the failure is logged and dropped."
     )
@@ -258,6 +271,8 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_mail_per_email",
         "rate_limit_mail_per_ip",
+        "rate_limit_invitations_per_inviter",
+        "rate_limit_invitations_per_organization",
     )
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:

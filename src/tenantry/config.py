@@ -246,7 +246,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Lowest level written to the log.")
     metrics_token: SecretStr | None = Field(
         None,
-        description="When set, `GET /metrics` requires `Authorization: Bearer <token>`.",
+        description="`GET /metrics` requires `Authorization: Bearer <token>`; required in "
+        "production.",
     )
     shutdown_timeout_seconds: int = Field(
         30,
@@ -353,6 +354,11 @@ class Settings(BaseSettings):
         if self.is_production and self.cookie_secure is False:
             found.append(
                 "COOKIE_SECURE=false would send auth cookies over plain HTTP in production"
+            )
+        if self.is_production and self.metrics_token is None:
+            found.append(
+                "METRICS_TOKEN is required in production: without it `GET /metrics` shows "
+                "every counter of the service to whoever reaches the port"
             )
         found.extend(_cors_problems(self.cors_origins))
         return found

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Write the secrets compose.yaml reads: a random SECRET_KEY, a random PostgreSQL
-password, and the DATABASE_URL that uses it. Refuses to overwrite existing files
-(replacing SECRET_KEY signs everyone out; replacing the password locks the API out of
-an existing database).
+"""Write the secrets compose.yaml reads: a random SECRET_KEY, a random METRICS_TOKEN
+(for Prometheus), a random PostgreSQL password, and the DATABASE_URL that uses it.
+Refuses to overwrite existing files (replacing SECRET_KEY signs everyone out; replacing
+the password locks the API out of an existing database).
 
     python3 scripts/compose_secrets.py [--out deploy/compose/secrets]
 
@@ -24,6 +24,7 @@ def generate() -> dict[str, str]:
     password = secrets.token_urlsafe(32)
     return {
         "secret_key": secrets.token_urlsafe(48),
+        "metrics_token": secrets.token_urlsafe(32),
         "postgres_password": password,
         "database_url": f"postgresql+asyncpg://tenantry:{password}@postgres:5432/tenantry",
     }

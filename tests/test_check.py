@@ -18,6 +18,7 @@ from tests.conftest import TEST_SECRET
 
 TENANTRY = Path(sys.executable).with_name("tenantry")
 GOOD_KEY = secrets.token_urlsafe(48)
+GOOD_METRICS_TOKEN = secrets.token_urlsafe(32)
 POSTGRES_URL = "postgresql+asyncpg://tenantry@db.internal:5432/tenantry"
 
 
@@ -40,6 +41,7 @@ def _production(**overrides: Any) -> Settings:
         "secret_key": GOOD_KEY,
         "database_url": POSTGRES_URL,
         "smtp_host": "smtp.internal",
+        "metrics_token": GOOD_METRICS_TOKEN,
     }
     return _settings(**{**values, **overrides})
 
@@ -56,8 +58,15 @@ def test_check_names_every_production_problem_at_once(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert len(lines) == 5, result.stdout
-    expected = ["SECRET_KEY", "SMTP_HOST", "SQLite", "COOKIE_SECURE", "CORS_ORIGINS"]
+    assert len(lines) == 6, result.stdout
+    expected = [
+        "SECRET_KEY",
+        "SMTP_HOST",
+        "SQLite",
+        "COOKIE_SECURE",
+        "METRICS_TOKEN",
+        "CORS_ORIGINS",
+    ]
     for name, line in zip(expected, lines, strict=True):
         assert name in line
     assert "configuration OK" not in result.stdout
@@ -72,6 +81,7 @@ def test_check_accepts_a_sound_production_configuration(tmp_path: Path) -> None:
         SECRET_KEY=GOOD_KEY,
         DATABASE_URL=POSTGRES_URL,
         SMTP_HOST="smtp.internal",
+        METRICS_TOKEN=GOOD_METRICS_TOKEN,
         CORS_ORIGINS="https://app.example.com,http://localhost:5173",
         DOCS_ENABLED="true",
     )
@@ -152,6 +162,15 @@ def test_sqlite_in_production_needs_an_explicit_opt_in() -> None:
     assert any("SQLite" in p for p in _production(database_url=sqlite).problems())
     allowed = _production(database_url=sqlite, allow_sqlite_in_production=True)
     assert allowed.problems() == []
+
+
+def test_production_needs_a_metrics_token() -> None:
+    assert _production(metrics_token=None).problems() == [
+        "METRICS_TOKEN is required in production: without it `GET /metrics` shows "
+        "every counter of the service to whoever reaches the port"
+    ]
+    assert _settings(environment="test").problems() == []
+    assert _settings().problems() == []  # development serves /metrics openly
 
 
 def test_cookie_secure_setting() -> None:

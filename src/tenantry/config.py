@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     rate_limit_mail_per_ip: str = Field(
         "20/hour", description="Forgot-password and verification requests per client IP."
     )
+    rate_limit_invitations_per_inviter: str = Field(
+        "20/hour", description="Invitations one member may send, over all organizations."
+    )
+    rate_limit_invitations_per_organization: str = Field(
+        "100/day", description="Invitations sent from one organization, by all its members."
+    )
     login_max_failures: int = Field(
         5, ge=1, description="Failed logins per email within the window that lock it."
     )
@@ -197,6 +203,13 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Time allowed for one SMTP connection and delivery."
     )
     mail_from: str = Field("no-reply@localhost", description="`From` address of every mail.")
+    mail_quoted_text_max_chars: int = Field(
+        60,
+        ge=8,
+        le=200,
+        description="Longest name (of a person, organization or role) quoted in a mail; "
+        "longer ones are cut.",
+    )
     mail_send_attempts: int = Field(
         3, ge=1, le=10, description="Tries per mail before the failure is logged and dropped."
     )
@@ -233,7 +246,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Lowest level written to the log.")
     metrics_token: SecretStr | None = Field(
         None,
-        description="When set, `GET /metrics` requires `Authorization: Bearer <token>`.",
+        description="`GET /metrics` requires `Authorization: Bearer <token>`; required in "
+        "production.",
     )
     shutdown_timeout_seconds: int = Field(
         30,
@@ -258,6 +272,8 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_mail_per_email",
         "rate_limit_mail_per_ip",
+        "rate_limit_invitations_per_inviter",
+        "rate_limit_invitations_per_organization",
     )
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:
@@ -338,6 +354,11 @@ class Settings(BaseSettings):
         if self.is_production and self.cookie_secure is False:
             found.append(
                 "COOKIE_SECURE=false would send auth cookies over plain HTTP in production"
+            )
+        if self.is_production and self.metrics_token is None:
+            found.append(
+                "METRICS_TOKEN is required in production: without it `GET /metrics` shows "
+                "every counter of the service to whoever reaches the port"
             )
         found.extend(_cors_problems(self.cors_origins))
         return found

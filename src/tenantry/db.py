@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import secrets
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -62,12 +63,46 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _Uuid7Clock:
+    """Millisecond and counter of the last uuid7 this process made (RFC 9562 §6.2,
+    method 1): ids made within one millisecond keep the order they were made in, so
+    lists sorted by id (the audit trail, newest first) show a burst as it happened."""
+
+    COUNTER_BITS = 12  # the `rand_a` field
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._millis = 0
+        self._counter = 0
+
+    def next(self) -> tuple[int, int]:
+        millis = time.time_ns() // 1_000_000
+        with self._lock:
+            if millis > self._millis:
+                # A random start with the top bit clear leaves room to count (§6.2).
+                counter = secrets.randbits(self.COUNTER_BITS - 1)
+            else:
+                # The same millisecond, or the clock stepped back: keep counting.
+                millis, counter = self._millis, self._counter + 1
+                if counter >> self.COUNTER_BITS:
+                    millis, counter = millis + 1, secrets.randbits(self.COUNTER_BITS - 1)
+            self._millis, self._counter = millis, counter
+        return millis, counter
+
+
+_uuid7_clock = _Uuid7Clock()
+
+
 def uuid7() -> uuid.UUID:
     """A time-ordered UUID (RFC 9562 version 7): new rows land at the end of indexes."""
-    millis = time.time_ns() // 1_000_000
-    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10)) & ((1 << 80) - 1)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    millis, counter = _uuid7_clock.next()
+    value = (
+        (millis & ((1 << 48) - 1)) << 80
+        | 0x7 << 76  # version 7
+        | counter << 64
+        | 0x2 << 62  # RFC 4122 variant
+        | secrets.randbits(62)
+    )
     return uuid.UUID(int=value)
 
 

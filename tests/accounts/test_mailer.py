@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tenantry.accounts.mailer import MailSender, render_mail
+from tenantry.accounts.mailer import MailSender, quoted, render_mail, single_line
 from tenantry.config import Settings
 from tests.accounts.conftest import LogCapture, MailSink, free_port, html_body, text_body
 from tests.conftest import TEST_SECRET, make_settings
@@ -33,6 +33,28 @@ def sample_mail(link: str = "https://app.example.test/reset-password?token=abc")
         subject="Reset your Tenantry password",
         values={"email": "someone@example.com", "link": link, "valid_for": "1 hour"},
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        pytest.param("Acme\r\nBcc: x@example.net", "Acme Bcc: x@example.net", id="crlf"),
+        pytest.param("A\x00B\x1bC\x7fD\x85E\x9bF", "A B C D E F", id="c0-del-c1"),
+        pytest.param("abc\u202edef\u2066g\u200fh", "abcdefgh", id="bidi-overrides"),
+        pytest.param("one\u2028two\u2029three", "one two three", id="unicode-line-breaks"),
+        pytest.param("zero\u200bwidth\ufeff", "zerowidth", id="invisible"),
+        pytest.param("  Ada \t Lovelace  ", "Ada Lovelace", id="whitespace-collapsed"),
+        pytest.param("Zoë Ünal 株式会社", "Zoë Ünal 株式会社", id="letters-kept"),
+    ],
+)
+def test_single_line_removes_controls_breaks_and_bidi(stored: str, shown: str) -> None:
+    assert single_line(stored, max_chars=60) == shown
+
+
+def test_quoted_names_are_cut_and_cannot_close_the_quotation() -> None:
+    assert quoted("x" * 100, max_chars=10) == "“xxxxxxxxx…”"
+    assert quoted('Acme” is fake. "Pay', max_chars=60) == "“Acme' is fake. 'Pay”"
+    assert quoted("\n\u202e", max_chars=60) == "“(no name)”"
 
 
 def test_html_part_escapes_every_value_and_text_part_keeps_it() -> None:

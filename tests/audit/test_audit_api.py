@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry import audit
 from tenantry.audit.models import AuditEvent
-from tenantry.db import utcnow
+from tenantry.db import utcnow, uuid7
 from tests.audit.conftest import InsertEvents
 from tests.organizations.factories import Actor, add_member, insert_org, make_user
 
@@ -173,6 +174,33 @@ async def test_pages_return_every_event_once_newest_first(
     assert [item["id"] for item in items] == [str(event.id) for event in reversed(events)]
     times = [item["occurred_at"] for item in items]
     assert times == sorted(times, reverse=True)
+
+
+async def test_a_burst_within_one_millisecond_pages_in_the_order_it_was_recorded(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """uuid7 ids keep a counter within a millisecond (RFC 9562 §6.2): events recorded in
+    one burst come back exactly newest first, on every page."""
+    org_id, owner = await _org_with_owner(app)
+    for index in range(60):
+        audit.record(
+            db, action="product.updated", context=None, organization_id=org_id, details={"n": index}
+        )
+    await db.commit()
+
+    items = await _get_all(client, ORG_EVENTS.format(org_id), owner.headers, limit=7)
+
+    assert [item["details"]["n"] for item in items] == list(reversed(range(60)))
+    times = [item["occurred_at"] for item in items]
+    assert times == sorted(times, reverse=True)
+
+
+def test_uuid7_ids_made_in_one_millisecond_increase() -> None:
+    ids = [uuid7() for _ in range(20_000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert {value.version for value in ids} == {7}
+    assert {value.variant for value in ids} == {uuid.RFC_4122}
 
 
 async def test_events_added_while_paging_do_not_shift_later_pages(

@@ -11,15 +11,25 @@ import httpx
 import pytest
 
 from tenantry.auth.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
-from tests.conftest import PASSWORD, bearer, register
+from tenantry.main import create_app
+from tests.conftest import PASSWORD, bearer, make_settings, register
 
 ORIGIN = "https://testserver"
 
 
+@pytest.fixture(scope="session")
+async def browser_app(app: Any, migrated_url: str) -> AsyncIterator[Any]:
+    """The service configured with `FRONTEND_URL` = the origin its web app is served from."""
+    application = create_app(make_settings(migrated_url, frontend_url=ORIGIN))
+    yield application
+    await application.state.principal_reader.close()
+    await application.state.engine.dispose()
+
+
 @pytest.fixture
-async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def browser(browser_app: Any) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTPS client, as a browser on the service's own origin (Secure cookies flow)."""
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=browser_app)
     async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
         yield http
 
@@ -166,10 +176,29 @@ async def test_login_from_a_foreign_origin_is_refused(browser: httpx.AsyncClient
     assert REFRESH_COOKIE not in _set_cookies(response)
 
 
-async def test_configured_cors_origin_may_refresh(app: Any, migrated_url: str) -> None:
-    from tenantry.main import create_app
-    from tests.conftest import make_settings
+async def test_an_origin_matching_only_the_requests_host_is_refused(
+    browser: httpx.AsyncClient,
+) -> None:
+    """The browser's `Host` is the attacker's to choose (a proxy that passes any `Host`,
+    DNS rebinding): only the configured origins count as our own."""
+    user, _ = await _browser_login(browser)
+    attacker = "https://attacker.example"
+    headers = {"Host": "attacker.example", "Origin": attacker}
 
+    login = await browser.post(
+        "/auth/login", json={"email": user["email"], "password": PASSWORD}, headers=headers
+    )
+    refresh = await browser.post(
+        "/auth/refresh", headers={**headers, CSRF_HEADER: browser.cookies[CSRF_COOKIE]}
+    )
+
+    for response in (login, refresh):
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "csrf_failed"
+    assert REFRESH_COOKIE not in _set_cookies(login)
+
+
+async def test_configured_cors_origin_may_refresh(app: Any, migrated_url: str) -> None:
     spa_origin = "https://app.example.com"
     configured = create_app(make_settings(migrated_url, cors_origins=spa_origin))
     transport = httpx.ASGITransport(app=configured)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -9,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
+from tenantry.auth.sessions import start_session
+from tenantry.request_context import RequestContext
 from tests.auth.conftest import password_grant, refresh_grant
 from tests.conftest import bearer, login, register
 
@@ -22,7 +25,9 @@ async def test_sessions_list_marks_the_current_one(
     response = await client.get("/auth/sessions", headers=bearer(second))
 
     assert response.status_code == 200
-    sessions = response.json()
+    page = response.json()
+    assert page["next_cursor"] is None
+    sessions = page["items"]
     assert len(sessions) == 2
     assert [item["current"] for item in sessions].count(True) == 1
     assert {"id", "created_at", "last_used_at", "ip", "user_agent", "current"} <= set(sessions[0])
@@ -30,12 +35,51 @@ async def test_sessions_list_marks_the_current_one(
     assert (await client.get("/auth/sessions", headers=bearer(first))).status_code == 200
 
 
+async def test_sessions_come_in_keyset_pages_newest_first(
+    app: Any, client: httpx.AsyncClient, account: dict[str, Any], db: AsyncSession
+) -> None:
+    """The list shape of DESIGN.md §5: `?limit=` (default 50, max 200) and `?cursor=`."""
+    user_id = uuid.UUID(account["id"])
+    context = RequestContext(ip=None, user_agent=None, request_id=None)
+    made = [
+        start_session(db, user_id=user_id, settings=app.state.settings, context=context)
+        for _ in range(54)
+    ]
+    await db.commit()
+    current = await login(client, account["email"])
+    newest_first = [str(session.id) for session in reversed(made)]
+
+    first = (await client.get("/auth/sessions", headers=bearer(current))).json()
+    assert len(first["items"]) == 50
+    assert first["items"][0]["current"] is True
+    seen, cursor = [], None
+    for _ in range(20):
+        params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/auth/sessions", params=params, headers=bearer(current))
+        assert response.status_code == 200, response.text
+        seen += [item["id"] for item in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen[1:] == newest_first
+    assert len(seen) == 55
+
+    for bad, status, code in (
+        ({"limit": 0}, 422, "validation_error"),
+        ({"limit": 201}, 422, "validation_error"),
+        ({"cursor": "not-a-cursor!"}, 400, "invalid_cursor"),
+    ):
+        response = await client.get("/auth/sessions", params=bad, headers=bearer(current))
+        assert response.status_code == status, bad
+        assert response.json()["code"] == code
+
+
 async def test_deleting_a_session_signs_that_device_out_at_once(
     client: httpx.AsyncClient, account: dict[str, Any], db: AsyncSession
 ) -> None:
     other_device = await password_grant(client, account["email"])
     this_device = await login(client, account["email"])
-    sessions = (await client.get("/auth/sessions", headers=bearer(this_device))).json()
+    sessions = (await client.get("/auth/sessions", headers=bearer(this_device))).json()["items"]
     other_id = next(item["id"] for item in sessions if not item["current"])
 
     response = await client.delete(f"/auth/sessions/{other_id}", headers=bearer(this_device))
@@ -57,7 +101,9 @@ async def test_another_users_session_is_404(client: httpx.AsyncClient) -> None:
     bob = await register(client)
     alice_token = await login(client, alice["email"])
     bob_token = await login(client, bob["email"])
-    bob_session = (await client.get("/auth/sessions", headers=bearer(bob_token))).json()[0]["id"]
+    bob_session = (await client.get("/auth/sessions", headers=bearer(bob_token))).json()["items"][
+        0
+    ]["id"]
 
     response = await client.delete(f"/auth/sessions/{bob_session}", headers=bearer(alice_token))
 

@@ -101,6 +101,7 @@ def production_env(settings: Any) -> dict[str, str]:
         ENVIRONMENT="production",
         SECRET_KEY=secrets.token_urlsafe(48),
         SMTP_HOST="127.0.0.1",  # required in production; these tests send no mail
+        METRICS_TOKEN=secrets.token_urlsafe(32),
         TRUSTED_PROXIES="127.0.0.1",
     )
     if settings.database_url.startswith("sqlite"):

@@ -239,7 +239,8 @@ export interface paths {
         };
         /**
          * List Sessions
-         * @description The signed-in user's live sessions; `current` marks the one making this request.
+         * @description The signed-in user's live sessions, newest first; `current` marks the one making
+         *     this request.
          */
         get: operations["list_sessions_auth_sessions_get"];
         put?: never;
@@ -709,6 +710,7 @@ export interface paths {
         /**
          * Delete Me
          * @description Deactivate the account: every session ends at once; the audit trail is kept.
+         *     The last active superuser cannot leave (409 `last_superuser`).
          */
         delete: operations["delete_me_users_me_delete"];
         options?: never;
@@ -1052,6 +1054,13 @@ export interface components {
         Page_RoleRead_: {
             /** Items */
             items: components["schemas"]["RoleRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[SessionRead] */
+        Page_SessionRead_: {
+            /** Items */
+            items: components["schemas"]["SessionRead"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1817,7 +1826,10 @@ export interface operations {
     };
     list_sessions_auth_sessions_get: {
         parameters: {
-            query?: never;
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1830,11 +1842,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionRead"][];
+                    "application/json": components["schemas"]["Page_SessionRead_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2627,6 +2657,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3748,6 +3787,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
@@ -3806,6 +3854,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

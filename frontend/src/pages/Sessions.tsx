@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { useNavigate } from "react-router";
 
 import { api, unwrap } from "../api/client";
@@ -9,7 +10,13 @@ export function SessionsPage() {
   usePageTitle("Sessions");
   const { signOutEverywhere } = useAuth();
   const navigate = useNavigate();
-  const sessions = useResource(() => unwrap(api.GET("/auth/sessions")), []);
+  // Newest first, a page at a time; the last cursor of the stack is the page shown.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors.at(-1);
+  const sessions = useResource(
+    () => unwrap(api.GET("/auth/sessions", { params: { query: { cursor, limit: 50 } } })),
+    [cursor],
+  );
   const action = useAction();
 
   async function revoke(id: string) {
@@ -46,7 +53,7 @@ export function SessionsPage() {
             </tr>
           </thead>
           <tbody>
-            {sessions.data.map((session) => (
+            {sessions.data.items.map((session) => (
               <tr key={session.id}>
                 <td>
                   {describeAgent(session.user_agent)}
@@ -71,6 +78,26 @@ export function SessionsPage() {
             ))}
           </tbody>
         </table>
+      )}
+      {(cursors.length > 1 || sessions.data?.next_cursor) && (
+        <nav aria-label="Pages" className="pager">
+          <button
+            type="button"
+            className="secondary"
+            disabled={cursors.length < 2}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
+            Newer
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            disabled={!sessions.data?.next_cursor}
+            onClick={() => setCursors([...cursors, sessions.data?.next_cursor ?? undefined])}
+          >
+            Older
+          </button>
+        </nav>
       )}
       <section className="card danger" aria-labelledby="everywhere-title">
         <h2 id="everywhere-title">Sign out everywhere</h2>

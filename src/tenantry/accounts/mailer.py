@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -34,6 +35,41 @@ class OutgoingMail:
     subject: str
     text: str
     html: str
+
+
+# Characters a name in a mail must not carry: controls (C0, DEL, C1) and line or
+# paragraph separators would start a new line, a forged paragraph or a header; format
+# characters include the bidi overrides (U+202E) that show text in another order than
+# it is stored, and zero-width characters that hide what a name really says.
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
+_INVISIBLE = {"Cf"}
+# A quotation mark inside a name would end our quotation early.
+_QUOTATION_MARKS = str.maketrans(dict.fromkeys('"“”„«»', "'"))
+
+
+def single_line(value: str, *, max_chars: int) -> str:
+    """`value` as one line of visible text, at most `max_chars` characters long."""
+    kept = []
+    for character in value:
+        category = unicodedata.category(character)
+        if category in _LINE_BREAKING:
+            kept.append(" ")
+        elif category not in _INVISIBLE:
+            kept.append(character)
+    text = " ".join("".join(kept).split())
+    if len(text) > max_chars:
+        text = text[: max_chars - 1].rstrip() + "…"
+    return text
+
+
+def quoted(value: str, *, max_chars: int) -> str:
+    """A user-chosen name, made safe to quote inside a sentence of a mail.
+
+    It is only ever placed inside a sentence we wrote, in quotation marks, so a name
+    like "Security team: reset your password at https://…" reads as what it is.
+    """
+    text = single_line(value, max_chars=max_chars).translate(_QUOTATION_MARKS)
+    return f"“{text or '(no name)'}”"
 
 
 @cache

@@ -58,7 +58,8 @@ _ID_CLOCK_SLACK = timedelta(seconds=1)
 
 
 def events_query(*, filters: AuditFilters, page: PageParams) -> Select[AuditEvent]:
-    """Newest first by id (uuid7: time-ordered); the cursor means "ids below the last one".
+    """Newest first by id (uuid7: time-ordered, counted within a millisecond); the cursor
+    means "ids below the last one".
 
     Every filter narrows an index range: (organization_id, action, id) for an exact
     action, (organization_id, id) or (actor_user_id, id) otherwise, so a deep page

@@ -16,7 +16,8 @@ class Session(Base):
     """
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
+    # (user_id, id): a user's sessions in id order, for keyset pages newest first.
+    __table_args__ = (Index("ix_sessions_user_id_id", "user_id", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

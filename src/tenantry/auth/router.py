@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Cookie, Header, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Cookie, Depends, Header, Request, Response, status
 
 from tenantry import audit
 from tenantry.accounts import service as accounts
@@ -39,6 +39,7 @@ from tenantry.dependencies import (
 )
 from tenantry.errors import InvalidToken
 from tenantry.openapi import problems
+from tenantry.pagination import Page, PageParams, page_params
 from tenantry.request_context import Context
 from tenantry.security.csrf import is_cross_site
 from tenantry.security.tokens import CsrfCodec
@@ -235,11 +236,14 @@ async def logout_all(
     clear_auth_cookies(response, secure=settings.secure_cookies)
 
 
-@router.get("/sessions", responses=problems(401))
-async def list_sessions(principal: CurrentPrincipal, db: DbSession) -> list[SessionRead]:
-    """The signed-in user's live sessions; `current` marks the one making this request."""
-    sessions = await list_live_sessions(db, user_id=principal.user.id)
-    return [
+@router.get("/sessions", responses=problems(400, 401))
+async def list_sessions(
+    principal: CurrentPrincipal, db: DbSession, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[SessionRead]:
+    """The signed-in user's live sessions, newest first; `current` marks the one making
+    this request."""
+    sessions, next_cursor = await list_live_sessions(db, user_id=principal.user.id, page=page)
+    items = [
         SessionRead(
             id=session.id,
             created_at=session.created_at,
@@ -251,6 +255,7 @@ async def list_sessions(principal: CurrentPrincipal, db: DbSession) -> list[Sess
         )
         for session in sessions
     ]
+    return Page[SessionRead](items=items, next_cursor=next_cursor)
 
 
 @router.delete(

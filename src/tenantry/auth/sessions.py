@@ -13,6 +13,7 @@ from tenantry import audit
 from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import utcnow
+from tenantry.pagination import PageParams, encode_cursor
 from tenantry.request_context import RequestContext
 
 
@@ -82,8 +83,11 @@ async def revoke_session(
     return revoked
 
 
-async def list_live_sessions(db: AsyncSession, *, user_id: uuid.UUID) -> list[Session]:
-    result = await db.execute(
+async def list_live_sessions(
+    db: AsyncSession, *, user_id: uuid.UUID, page: PageParams
+) -> tuple[list[Session], str | None]:
+    """One page of the user's live sessions, newest first, and the next page's cursor."""
+    statement = (
         select(Session)
         .where(
             Session.user_id == user_id,
@@ -91,5 +95,11 @@ async def list_live_sessions(db: AsyncSession, *, user_id: uuid.UUID) -> list[Se
             Session.expires_at > utcnow(),
         )
         .order_by(Session.id.desc())
+        .limit(page.limit + 1)
     )
-    return list(result.scalars())
+    if page.after is not None:
+        statement = statement.where(Session.id < page.after)
+    sessions = list((await db.execute(statement)).scalars())
+    has_more = len(sessions) > page.limit
+    sessions = sessions[: page.limit]
+    return sessions, encode_cursor(sessions[-1].id) if has_more else None

@@ -26,6 +26,7 @@ from tenantry.organizations.schemas import InvitationRead, MembershipRead, Organ
 from tenantry.organizations.service import ensure_may_grant, resolve_role
 from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
+from tenantry.security.ratelimit import RequestLimits
 from tenantry.security.tokens import digest, new_opaque_token
 from tenantry.users.models import User
 
@@ -67,6 +68,7 @@ async def create_invitation(
     role_name: str,
     settings: Settings,
     send: InvitationSender,
+    limits: RequestLimits,
     context: RequestContext,
 ) -> InvitationRead:
     """Store the invitation, then mail the link; the token exists only in the mail."""
@@ -76,6 +78,10 @@ async def create_invitation(
     ensure_may_grant(access, role)
     if await _is_member(db, organization_id=organization.id, email=email):
         raise AlreadyMember(f"{email} is already a member of this organization.")
+    # Each invitation mails an address of the inviter's choosing: without a cap, one
+    # account (or one organization's members together) could use us to send spam.
+    await limits.hit("invitation-inviter", str(access.user.id))
+    await limits.hit("invitation-organization", str(organization.id))
     token, token_hash = new_opaque_token()
     invitation = Invitation(
         organization_id=organization.id,

@@ -8,7 +8,6 @@ Tests (and any integration that wants the mail itself) set
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from tenantry.accounts.mailer import MailSender, OutgoingMail
+from tenantry.accounts.mailer import MailSender, OutgoingMail, quoted, render_mail
 from tenantry.config import Settings
 
 
@@ -37,37 +36,25 @@ def invitation_link(settings: Settings, token: str) -> str:
     return f"{settings.frontend_url.rstrip('/')}/accept-invitation?{urlencode({'token': token})}"
 
 
-def compose(mail: InvitationMail) -> OutgoingMail:
-    expires = mail.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    text = (
-        f"{mail.invited_by} invited you to join {mail.organization_name} as {mail.role}.\n\n"
-        f"Accept the invitation:\n{mail.link}\n\n"
-        f"The link works once and expires on {expires}. "
-        "If you did not expect this invitation, ignore this mail.\n"
-    )
-    escaped = {
-        key: html.escape(value, quote=True)
-        for key, value in {
-            "inviter": mail.invited_by,
-            "organization": mail.organization_name,
-            "role": mail.role,
-            "link": mail.link,
-            "expires": expires,
-        }.items()
-    }
-    body = (
-        f"<p>{escaped['inviter']} invited you to join <strong>{escaped['organization']}</strong>"
-        f" as {escaped['role']}.</p>"
-        f'<p><a href="{escaped["link"]}">Accept the invitation</a></p>'
-        f"<p>The link works once and expires on {escaped['expires']}. "
-        "If you did not expect this invitation, ignore this mail.</p>"
-    )
-    return OutgoingMail(
+# Fixed: a subject is the first thing a reader sees and trusts, so no organization,
+# person or role name may write it.
+INVITATION_SUBJECT = "Your invitation to join an organization on Tenantry"
+
+
+def compose(mail: InvitationMail, *, max_name_chars: int) -> OutgoingMail:
+    """The mail, whatever names were stored: each one single-line, cut and quoted
+    inside our own sentence, never at the start of the body or in the subject."""
+    return render_mail(
         kind="invitation",
         to=mail.to,
-        subject=f"You are invited to join {mail.organization_name}",
-        text=text,
-        html=body,
+        subject=INVITATION_SUBJECT,
+        values={
+            "organization": quoted(mail.organization_name, max_chars=max_name_chars),
+            "role": quoted(mail.role, max_chars=max_name_chars),
+            "inviter": quoted(mail.invited_by, max_chars=max_name_chars),
+            "link": mail.link,
+            "expires": mail.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        },
     )
 
 
@@ -79,10 +66,11 @@ async def get_invitation_sender(request: Request) -> InvitationSender:
     if not isinstance(mailer, MailSender):
         mailer = MailSender(request.app.state.settings)
     sender = mailer
+    max_name_chars = request.app.state.settings.mail_quoted_text_max_chars
 
     async def send_invitation_mail(mail: InvitationMail) -> None:
         # The mailer logs, retries and never raises; without SMTP it writes the mail
         # (and so the link) to the log in development and test only.
-        await sender.send(compose(mail))
+        await sender.send(compose(mail, max_name_chars=max_name_chars))
 
     return send_invitation_mail

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, status
 
 from tenantry.auth.dependencies import CurrentUser
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings
+from tenantry.dependencies import AppSettings, Limits
 from tenantry.openapi import problems
 from tenantry.organizations import invitations, service
 from tenantry.organizations.dependencies import (
@@ -206,7 +206,7 @@ async def list_permissions(_user: CurrentUser) -> Page[PermissionRead]:
 
 
 @in_organization.post(
-    "/invitations", status_code=status.HTTP_201_CREATED, responses=problems(409, 422)
+    "/invitations", status_code=status.HTTP_201_CREATED, responses=problems(409, 422, 429)
 )
 async def create_invitation(
     body: InvitationCreate,
@@ -214,6 +214,7 @@ async def create_invitation(
     db: DbSession,
     settings: AppSettings,
     send: InvitationMailer,
+    limits: Limits,
     context: Context,
 ) -> InvitationRead:
     """Invite someone by email; the single-use link is mailed, never returned."""
@@ -224,6 +225,7 @@ async def create_invitation(
         role_name=body.role,
         settings=settings,
         send=send,
+        limits=limits,
         context=context,
     )
 

@@ -18,9 +18,11 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def allowed_origins(request: Request, settings: Settings) -> set[str]:
-    own = origin_of(str(request.base_url))
-    return {own, origin_of(settings.frontend_url), *(o.lower() for o in settings.cors_origins)}
+def allowed_origins(settings: Settings) -> set[str]:
+    """The configured origins only. The request's own `Host` is chosen by the client:
+    behind a proxy that passes any `Host`, or after DNS rebinding, a page on the
+    attacker's origin would otherwise count as our own."""
+    return {origin_of(settings.frontend_url), *(o.lower() for o in settings.cors_origins)}
 
 
 def is_cross_site(request: Request, settings: Settings) -> bool:
@@ -30,4 +32,4 @@ def is_cross_site(request: Request, settings: Settings) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return False  # not a browser's cross-origin request (curl, or a same-origin GET)
-    return origin.lower() not in allowed_origins(request, settings)
+    return origin.lower() not in allowed_origins(settings)

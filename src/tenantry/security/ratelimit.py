@@ -70,6 +70,8 @@ class RequestLimits:
             "refresh": parse_many(settings.rate_limit_refresh),
             "mail-email": parse_many(settings.rate_limit_mail_per_email),
             "mail-ip": parse_many(settings.rate_limit_mail_per_ip),
+            "invitation-inviter": parse_many(settings.rate_limit_invitations_per_inviter),
+            "invitation-organization": parse_many(settings.rate_limit_invitations_per_organization),
         }
 
     async def hit(self, rule: str, identifier: str | None) -> None:

@@ -14,3 +14,8 @@ class WeakPasswordError(ProblemError):
 
 class UserNotFound(NotFound):
     title = "User not found"
+
+
+class LastSuperuser(Conflict):
+    code = "last_superuser"
+    title = "The service keeps at least one active superuser"

@@ -32,9 +32,10 @@ async def update_me(
     )
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409))
 async def delete_me(user: UserRow, db: DbSession, context: Context) -> None:
-    """Deactivate the account: every session ends at once; the audit trail is kept."""
+    """Deactivate the account: every session ends at once; the audit trail is kept.
+    The last active superuser cannot leave (409 `last_superuser`)."""
     await service.deactivate_self(db, user=user, context=context)
 
 
@@ -50,7 +51,7 @@ async def read_user(user_id: uuid.UUID, _operator: Superuser, db: DbSession) -> 
     return UserRead.model_validate(await service.get(db, user_id))
 
 
-@router.patch("/{user_id}", responses=problems(403, 404, 422))
+@router.patch("/{user_id}", responses=problems(403, 404, 409, 422))
 async def update_user(
     user_id: uuid.UUID, body: UserUpdateAdmin, operator: Superuser, db: DbSession, context: Context
 ) -> UserRead:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tenantry import audit
 from tenantry.auth.sessions import revoke_user_sessions
@@ -13,7 +14,12 @@ from tenantry.db import release_connection
 from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher, WeakPassword, check_password_rules
-from tenantry.users.exceptions import EmailTaken, UserNotFound, WeakPasswordError
+from tenantry.users.exceptions import (
+    EmailTaken,
+    LastSuperuser,
+    UserNotFound,
+    WeakPasswordError,
+)
 from tenantry.users.models import User
 from tenantry.users.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
 
@@ -112,6 +118,11 @@ async def _apply_update(
     changed = {key: value for key, value in fields.items() if getattr(user, key) != value}
     if not changed:
         return user
+    powers: dict[str, bool] = {
+        key: changed[key] for key in ("is_active", "is_superuser") if key in changed
+    }
+    if False in powers.values():
+        await _keep_a_superuser(db, user_id=user.id, values=powers)
     for key, value in changed.items():
         setattr(user, key, value)
     if changed.get("is_active") is False:
@@ -134,6 +145,7 @@ async def _apply_update(
 
 async def deactivate_self(db: AsyncSession, *, user: User, context: RequestContext) -> None:
     """`DELETE /users/me`: the account is kept (and its audit trail), but can never sign in."""
+    await _keep_a_superuser(db, user_id=user.id, values={"is_active": False})
     user.is_active = False
     await revoke_user_sessions(db, user_id=user.id, reason="user_deactivated")
     audit.record(
@@ -145,6 +157,40 @@ async def deactivate_self(db: AsyncSession, *, user: User, context: RequestConte
         target_id=user.id,
     )
     await db.commit()
+
+
+async def _keep_a_superuser(
+    db: AsyncSession, *, user_id: uuid.UUID, values: dict[str, bool]
+) -> None:
+    """Write `is_active` / `is_superuser` of one user, unless that leaves no active
+    superuser: nobody could then administer the service (409 `last_superuser`)."""
+    # PostgreSQL, READ COMMITTED: two requests that each remove a different superuser
+    # would both still see the other one active. Locking every active superuser row
+    # first (in id order, so they never deadlock) makes the second wait for the first
+    # and then see its result. SQLite runs one writer at a time and has no FOR UPDATE;
+    # there the single conditional UPDATE below is what decides.
+    await db.execute(
+        select(User.id)
+        .where(User.is_superuser.is_(True), User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    other = aliased(User)
+    another_remains = exists().where(
+        other.is_superuser.is_(True), other.is_active.is_(True), other.id != user_id
+    )
+    result = await db.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(User.is_superuser.is_(False), User.is_active.is_(False), another_remains),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
+        await db.rollback()
+        raise LastSuperuser("Make another user an active superuser first.")
 
 
 async def list_users(db: AsyncSession, *, page: PageParams) -> Page[UserRead]:

@@ -132,6 +132,12 @@ def test_a_restored_dump_keeps_sessions_refresh_tokens_lockouts_and_audit(
             ["pg_dump", "--format=custom", f"--file={dump}", f"--dbname={libpq_url(source)}"],
             check=True,
         )
+        # A refresh after the dump: the restored session has not reached this generation.
+        after_dump = httpx.post(
+            f"{url}/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}
+        )
+        assert after_dump.status_code == 200
+        from_the_future = after_dump.json()["refresh_token"]
 
     subprocess.run(
         [
@@ -185,6 +191,12 @@ def test_a_restored_dump_keeps_sessions_refresh_tokens_lockouts_and_audit(
         assert still_locked.status_code == 429
         assert still_locked.json()["code"] == "too_many_attempts"
 
+        # Refused, but not a replay: nothing is revoked, the older token still works.
+        ahead = httpx.post(
+            f"{url}/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": from_the_future},
+        )
+        assert ahead.status_code == 400
         renewed = httpx.post(
             f"{url}/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}
         )

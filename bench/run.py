@@ -132,7 +132,7 @@ def run_wrk(
 
 @contextmanager
 def server(
-    command: list[str], env: dict[str, str], port: int, log: Path
+    command: list[str], env: dict[str, str], port: int, log: Path, *, start_timeout: float = 60
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as handle:
         process = subprocess.Popen(
@@ -144,7 +144,7 @@ def server(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/users/me", timeout=1)

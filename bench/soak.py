@@ -42,6 +42,13 @@ SECRET = "soak-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "soak password 2026"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 REQUEST_TIMEOUT = 30.0
+# uvicorn closes a connection idle for 5 s; httpx keeps one 5 s too, so a request sent
+# on a connection just as the server closes it fails (seen: `ReadError` on a refresh,
+# twice in 10,000 requests). Clients must give up idle connections first, as nginx
+# does with its upstream `keepalive_timeout` shorter than the server's.
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
+# Workers import slowly when the two cores are busy (47 s once, beside other test runs).
+START_TIMEOUT = 120.0
 CSRF_COOKIE = "tenantry_csrf"
 
 
@@ -97,7 +104,9 @@ async def set_up_account(
     base_url: str, observed: Observed, index: int, run_id: str
 ) -> Account | None:
     email = f"soak-{run_id}-{index}@example.com"
-    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=REQUEST_TIMEOUT, limits=LIMITS
+    ) as client:
         if not await call(
             client,
             observed,
@@ -321,7 +330,9 @@ async def iteration(
 async def virtual_user(
     base_url: str, observed: Observed, account: Account, index: int, deadline: float
 ) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=REQUEST_TIMEOUT, limits=LIMITS
+    ) as client:
         n = 0
         while time.monotonic() < deadline:
             await iteration(client, observed, account, index, n)
@@ -496,7 +507,7 @@ def main() -> int:
                 str(args.workers),
             ]
             base_url = f"http://127.0.0.1:{port}"
-            with server(command, env, port, log) as master:
+            with server(command, env, port, log, start_timeout=START_TIMEOUT) as master:
                 progress(f"{args.workers} workers answer; traffic for {args.minutes:g} min")
                 rss_start = worker_rss(master)
                 waits_before = pool_waits(base_url)

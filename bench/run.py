@@ -132,7 +132,7 @@ def run_wrk(
 
 @contextmanager
 def server(
-    command: list[str], env: dict[str, str], port: int, log: Path
+    command: list[str], env: dict[str, str], port: int, log: Path, *, start_timeout: float = 60
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as handle:
         process = subprocess.Popen(
@@ -144,7 +144,7 @@ def server(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/users/me", timeout=1)
@@ -159,19 +159,28 @@ def server(
         process.wait(timeout=30)
 
 
-def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
-    """Resident memory of the processes serving requests (the workers, or the master)."""
+def worker_rss(master: subprocess.Popen[bytes]) -> dict[int, float]:
+    """Resident memory in MB of the processes serving requests, by pid: the workers, or
+    the master when it serves alone. multiprocessing's resource tracker, also a child of
+    the master, serves nothing and is left out."""
     children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
-    pids = [int(pid) for pid in children] or [master.pid]
-    sizes = []
+    pids = [
+        int(pid)
+        for pid in children
+        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ] or [master.pid]
+    sizes = {}
     for pid in pids:
         status = Path(f"/proc/{pid}/status").read_text()
         found = re.search(r"VmRSS:\s+(\d+)", status)
         if found is None:
             raise RuntimeError(f"process {pid} reports no resident memory")
-        kb = int(found.group(1))
-        sizes.append(kb / 1024)
+        sizes[pid] = int(found.group(1)) / 1024
     return sizes
+
+
+def worker_rss_mb(master: subprocess.Popen[bytes]) -> list[float]:
+    return list(worker_rss(master).values())
 
 
 async def seed(

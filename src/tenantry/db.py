@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantry.config import Settings
+from tenantry.observability.metrics import MeasuredPool
 
 # Explicit constraint names make migrations deterministic on every backend.
 NAMING_CONVENTION = {
@@ -148,6 +149,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             connect_args={"timeout": 30},
+            poolclass=MeasuredPool,
             pool_pre_ping=True,
             hide_parameters=True,
         )
@@ -157,6 +159,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         # Errors and logs must never quote parameters: they hold hashes and digests.
         hide_parameters=True,
+        poolclass=MeasuredPool,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )

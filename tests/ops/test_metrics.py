@@ -3,6 +3,7 @@ client did, summed over two worker processes, labelled by route template."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter as Tally
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -229,3 +230,37 @@ async def test_made_up_methods_share_one_label(client: httpx.AsyncClient) -> Non
     assert 'method="OTHER"' in text
     assert "BREW" not in text
     assert "PROPFIND" not in text
+
+
+def pool_waits(text: str) -> dict[tuple[str, str], float]:
+    """(`count` or `sum`, pool) → value of `tenantry_db_pool_wait_seconds`."""
+    found: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            for part in ("count", "sum"):
+                if sample.name == f"tenantry_db_pool_wait_seconds_{part}":
+                    found[(part, sample.labels["pool"])] = sample.value
+    return found
+
+
+async def test_every_connection_checkout_is_timed_by_pool(
+    client: httpx.AsyncClient, user_token: tuple[dict[str, Any], str], is_postgres: bool
+) -> None:
+    _user, token = user_token
+    before = pool_waits((await client.get("/metrics")).text)
+    # More requests at once than either pool has connections: most of them queue.
+    burst = await asyncio.gather(
+        *(client.get("/users/me", headers=bearer(token)) for _ in range(60))
+    )
+    assert {response.status_code for response in burst} == {200}
+    middle = pool_waits((await client.get("/metrics")).text)
+    # Each token check takes one connection: from its own pool on PostgreSQL, from
+    # SQLAlchemy's on SQLite.
+    checked = "auth" if is_postgres else "main"
+    assert middle[("count", checked)] - before.get(("count", checked), 0) == 60
+    assert middle[("sum", checked)] > before.get(("sum", checked), 0)
+
+    renamed = await client.patch("/users/me", headers=bearer(token), json={"full_name": "Pat"})
+    assert renamed.status_code == 200
+    after = pool_waits((await client.get("/metrics")).text)
+    assert after[("count", "main")] > middle.get(("count", "main"), 0)

@@ -10,6 +10,7 @@ the user load its row in their own session (`auth.dependencies.UserRow`).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.auth.models import Session
 from tenantry.db import utcnow
 from tenantry.errors import InvalidToken
+from tenantry.observability.metrics import AUTH_POOL_WAIT
 from tenantry.security.jwt import TokenError, TokenSigner
 from tenantry.users.models import User
 
@@ -159,17 +161,21 @@ class AsyncpgPrincipalReader(PrincipalReader):
 
     async def fetch(self, session_id: uuid.UUID) -> Mapping[str, Any] | None:
         pool = self._pool or await self._open()
+        # The wait for a turn is the pool wait here: `acquire` itself never waits.
+        waiting_since = time.perf_counter()
         async with self._turns:
             try:
-                return await self._fetch_once(pool, session_id)
+                return await self._fetch_once(pool, session_id, waiting_since)
             except _LOST_CONNECTION:
                 # The broken connection was dropped on release: the pool opens a new one.
-                return await self._fetch_once(pool, session_id)
+                return await self._fetch_once(pool, session_id, None)
 
     async def _fetch_once(
-        self, pool: asyncpg.Pool, session_id: uuid.UUID
+        self, pool: asyncpg.Pool, session_id: uuid.UUID, waiting_since: float | None
     ) -> Mapping[str, Any] | None:
         async with pool.acquire() as connection:
+            if waiting_since is not None:
+                AUTH_POOL_WAIT.observe(time.perf_counter() - waiting_since)
             row: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)
             return row
 

@@ -63,6 +63,27 @@ async def test_wrong_method_is_405_method_not_allowed(client: httpx.AsyncClient)
     assert response.headers["allow"] == "GET"
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/users/me", "DELETE, GET, PATCH"),
+        ("/organizations/{org}/products", "GET, POST"),
+        ("/organizations/{org}/products/{id}", "DELETE, GET, PATCH"),
+        ("/organizations/{org}", "DELETE, GET, PATCH"),
+        ("/auth/login", "POST"),
+    ],
+)
+async def test_405_lists_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: str
+) -> None:
+    # Each method is its own route; the answer names them all (RFC 9110 §15.5.6), not
+    # only those of the first route whose path matched.
+    url = path.format(org=uuid.uuid4(), id=uuid.uuid4())
+    response = await client.put(url)
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
+
+
 async def test_validation_error_is_422_with_errors(client: httpx.AsyncClient) -> None:
     response = await client.post("/auth/login", json={"email": "nope"})
     body = assert_problem(response, 422, "validation_error")

@@ -7,7 +7,9 @@ errors, Starlette's HTTP errors and any unhandled exception the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -15,7 +17,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("tenantry.errors")
@@ -133,11 +137,31 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+@cache
+def _path_pattern(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110 §15.5.6). Each method is
+    its own route, and Starlette's 405 names only those of the first route that matched
+    the path."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.path and _path_pattern(route.path).match(path):
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(exc.status_code, code, detail=detail, headers=headers)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:

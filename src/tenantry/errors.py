@@ -164,28 +164,33 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, code, detail=detail, headers=headers)
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    from tenantry.middleware import SECURITY_HEADERS  # middleware imports this module
+def log_unhandled(exc: Exception, *, request_id: str | None, method: str, path: str) -> None:
+    """The traceback goes into the structured log line (`exception`), never beside it."""
+    log.error("unhandled_exception", request_id=request_id, method=method, path=path, exc_info=exc)
 
-    request_id = getattr(request.state, "request_id", None)
-    log.error(
-        "unhandled_exception",
-        request_id=request_id,
-        method=request.method,
-        path=request.url.path,
-        exc_info=exc,
-    )
-    # Starlette sends this answer from outside every middleware, so it adds their
-    # headers itself: the security headers, and the id that finds the log line.
-    headers = dict(SECURITY_HEADERS)
-    if request_id:
-        headers["X-Request-ID"] = request_id
+
+def internal_error(headers: Mapping[str, str] | None = None) -> JSONResponse:
     return problem_response(
         500,
         "internal_error",
         detail="An unexpected error occurred; it has been logged.",
         headers=headers,
     )
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """The last resort, for a failure of the edge layer itself, which answers every
+    other unhandled exception (middleware.EdgeMiddleware)."""
+    from tenantry.middleware import SECURITY_HEADERS  # middleware imports this module
+
+    request_id = getattr(request.state, "request_id", None)
+    log_unhandled(exc, request_id=request_id, method=request.method, path=request.url.path)
+    # Starlette sends this answer from outside every middleware, so it adds their
+    # headers itself: the security headers, and the id that finds the log line.
+    headers = dict(SECURITY_HEADERS)
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return internal_error(headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

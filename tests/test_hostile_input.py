@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tenantry.text import SINGLE_LINE_PATTERN
-from tests.conftest import PASSWORD, unique_email
+from tests.conftest import PASSWORD, bearer, unique_email
 from tests.organizations.factories import Actor, make_org, make_user
 
 PRODUCT = {"name": "Widget", "sku": "W-1", "price_cents": 1999, "currency": "EUR"}
@@ -386,3 +386,20 @@ async def test_text_rules_are_in_the_openapi_document(client: httpx.AsyncClient)
     assert {"type": "string", "minLength": 0, "maxLength": 200, "pattern": SINGLE_LINE_PATTERN} in (
         q["schema"]["anyOf"]
     )
+
+
+async def test_user_agent_is_stored_without_control_characters(client: httpx.AsyncClient) -> None:
+    # Headers arrive as latin-1: NUL and C1 bytes reach the sessions and audit tables,
+    # where PostgreSQL refuses NUL (a 500) and a reader's terminal obeys the rest.
+    email = unique_email()
+    await client.post("/auth/register", json={"email": email, "password": PASSWORD})
+    response = await client.post(
+        "/auth/login",
+        json={"email": email, "password": PASSWORD},
+        headers={"User-Agent": b"curl\x00/8\x85\x9b31m \x1b[2J"},
+    )
+    assert response.status_code == 200, response.text
+    sessions = await client.get("/auth/sessions", headers=bearer(response.json()["access_token"]))
+    assert [session["user_agent"] for session in sessions.json()] == [
+        "curl\ufffd/8\ufffd\ufffd31m \ufffd[2J"
+    ]

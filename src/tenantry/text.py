@@ -14,6 +14,7 @@ what is stored, after stripping. Use as `Annotated[str, SingleLine(max_length=20
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,13 @@ from pydantic_core import core_schema
 _DEL_C1_AND_BIDI = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 SINGLE_LINE_PATTERN = rf"^[^\x00-\x1f{_DEL_C1_AND_BIDI}]*$"
 MULTI_LINE_PATTERN = rf"^[^\x00-\x09\x0b-\x1f{_DEL_C1_AND_BIDI}]*$"
+_REFUSED = re.compile(rf"[\x00-\x1f{_DEL_C1_AND_BIDI}]")
+
+
+def scrub(text: str) -> str:
+    """For text recorded rather than validated (a `User-Agent`): each refused character
+    becomes U+FFFD, so what is stored still shows that something was there."""
+    return _REFUSED.sub("\ufffd", text)
 
 
 def _strip(value: Any) -> Any:

@@ -403,3 +403,19 @@ async def test_user_agent_is_stored_without_control_characters(client: httpx.Asy
     assert [session["user_agent"] for session in sessions.json()] == [
         "curl\ufffd/8\ufffd\ufffd31m \ufffd[2J"
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"email": "a@example.com", "password": "correct horse battery", "full_name": "\\ud800"}',
+        b'{"email": "b@example.com", "password": "correct horse \\udc00 battery"}',
+        b'{"email": "c\\ud800@example.com", "password": "correct horse battery"}',
+    ],
+)
+async def test_lone_surrogate_in_json_is_422(client: httpx.AsyncClient, body: bytes) -> None:
+    # Not text at all: no database and no hash function could encode it.
+    response = await client.post(
+        "/auth/register", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_validation_error(response)

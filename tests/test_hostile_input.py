@@ -419,3 +419,15 @@ async def test_lone_surrogate_in_json_is_422(client: httpx.AsyncClient, body: by
         "/auth/register", content=body, headers={"Content-Type": "application/json"}
     )
     assert_validation_error(response)
+
+
+async def test_oauth_password_longer_than_any_allowed_is_invalid_request(
+    client: httpx.AsyncClient,
+) -> None:
+    # As on /auth/login (422): refused before any hashing; argon2 hashes every byte.
+    response = await client.post(
+        "/auth/token",
+        data={"grant_type": "password", "username": unique_email(), "password": "x" * 5000},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"

@@ -227,11 +227,13 @@ class TokenSigner:
 
         Hand-written rather than PyJWT's `decode`, which parsed the token twice and
         checked base64 one character at a time: this runs on every request (issue 8).
-        The rules are the same, a little stricter (no `crit`, NumericDates must be
-        numbers), and tests/security/test_access_tokens.py sends each hostile case.
+        The rules are the same, a little stricter (no `crit`, NumericDates must be JSON
+        numbers, one audience as a string, a non-empty `jti`). It is total — any string
+        gives claims or `TokenError` — and accepts exactly what PyJWT and joserfc accept
+        under these rules (tests/security/test_token_properties.py);
+        tests/security/test_access_tokens.py sends each hostile case.
         """
-        # Refuse cheaply before any parsing or cryptography. Total: every input ends
-        # in claims or `TokenError` (tests/security/test_token_properties.py).
+        # Refuse cheaply before any parsing or cryptography.
         if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 2:
             raise TokenError("malformed token")
         header_part, payload_part, signature_part = token.split(".")

@@ -4,17 +4,24 @@ response carries the security headers and a request id."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 from structlog.testing import capture_logs
 
+from tenantry.audit.models import AuditEvent
 from tenantry.config import Settings
 from tenantry.main import create_app
+from tests.live import live_server
+from tests.organizations.factories import make_user
 
 LEAKY_MESSAGE = "database password is hunter2 at /srv/secret/path"
 
@@ -61,6 +68,27 @@ async def test_wrong_method_is_405_method_not_allowed(client: httpx.AsyncClient)
     response = await client.put("/healthz")
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/users/me", "DELETE, GET, PATCH"),
+        ("/organizations/{org}/products", "GET, POST"),
+        ("/organizations/{org}/products/{id}", "DELETE, GET, PATCH"),
+        ("/organizations/{org}", "DELETE, GET, PATCH"),
+        ("/auth/login", "POST"),
+    ],
+)
+async def test_405_lists_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: str
+) -> None:
+    # Each method is its own route; the answer names them all (RFC 9110 §15.5.6), not
+    # only those of the first route whose path matched.
+    url = path.format(org=uuid.uuid4(), id=uuid.uuid4())
+    response = await client.put(url)
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
 
 
 async def test_validation_error_is_422_with_errors(client: httpx.AsyncClient) -> None:
@@ -247,3 +275,64 @@ async def test_500_carries_security_headers_and_request_id(failing_app: FastAPI)
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-request-id"] == "req-boom-2"
+
+
+async def _corrupt_audit_event(app: FastAPI) -> None:
+    """A genuine fault: a row the code cannot answer with (`details` must be an object),
+    as a bad migration or a hand edit leaves behind: reading it fails validation."""
+    async with app.state.sessionmaker() as db:
+        event = AuditEvent(action="product.created", outcome="success", details={})
+        db.add(event)
+        await db.commit()
+        await db.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(details=[1, 2]))
+        await db.commit()
+
+
+def _get(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> Any:
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return response
+
+
+def _fail_between_two_connections(base_url: str, headers: dict[str, str]) -> None:
+    port = int(base_url.rsplit(":", 1)[1])
+    failing = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    bystander = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        assert _get(failing, "/healthz", {}).status == 200
+        assert _get(bystander, "/healthz", {}).status == 200
+        sockets = (failing.sock, bystander.sock)
+
+        broken = _get(failing, "/audit-events", headers)
+        assert broken.status == 500
+        assert broken.getheader("content-type") == "application/problem+json"
+        assert broken.getheader("x-content-type-options") == "nosniff"
+        assert broken.getheader("x-request-id")
+
+        # Both connections stay open and serve the next request: behind a proxy, one
+        # connection carries many clients' requests.
+        assert _get(bystander, "/healthz", {}).status == 200
+        assert _get(failing, "/healthz", {}).status == 200
+        assert (failing.sock, bystander.sock) == sockets
+    finally:
+        failing.close()
+        bystander.close()
+
+
+async def test_500_keeps_keep_alive_connections_and_logs_a_structured_traceback(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    operator = await make_user(app, is_superuser=True)
+    await _corrupt_audit_event(app)
+    with live_server(settings.database_url, tmp_path, LOG_FORMAT="json") as base_url:
+        _fail_between_two_connections(base_url, operator.headers)
+    log_text = "".join(path.read_text() for path in tmp_path.glob("server-*.log"))  # noqa: ASYNC240
+    # The traceback is in the structured log line, not printed beside it by the server.
+    assert "Exception in ASGI application" not in log_text
+    assert not any(line.startswith("Traceback") for line in log_text.splitlines())
+    events = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+    logged = [event for event in events if event.get("event") == "unhandled_exception"]
+    assert len(logged) == 1, log_text
+    assert logged[0]["path"] == "/audit-events"
+    assert "validation error for AuditEventRead" in logged[0]["exception"]

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = Field("tenantry", description="`iss` claim written and required.")
     jwt_audience: str = Field("tenantry-api", description="`aud` claim written and required.")
+    jwt_leeway_seconds: int = Field(
+        30,
+        ge=0,
+        le=30,
+        description="Clock skew allowed on `exp`, `iat` and `nbf` (DESIGN.md §4: at most 30).",
+    )
     access_token_ttl_seconds: int = Field(900, ge=30, description="Access token lifetime.")
     refresh_token_ttl_seconds: int = Field(
         1_209_600, ge=60, description="Sliding refresh token lifetime (14 days)."

@@ -7,7 +7,9 @@ errors, Starlette's HTTP errors and any unhandled exception the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -15,7 +17,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("tenantry.errors")
@@ -133,35 +137,60 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+@cache
+def _path_pattern(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110 §15.5.6). Each method is
+    its own route, and Starlette's 405 names only those of the first route that matched
+    the path."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.path and _path_pattern(route.path).match(path):
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(exc.status_code, code, detail=detail, headers=headers)
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    from tenantry.middleware import SECURITY_HEADERS  # middleware imports this module
+def log_unhandled(exc: Exception, *, request_id: str | None, method: str, path: str) -> None:
+    """The traceback goes into the structured log line (`exception`), never beside it."""
+    log.error("unhandled_exception", request_id=request_id, method=method, path=path, exc_info=exc)
 
-    request_id = getattr(request.state, "request_id", None)
-    log.error(
-        "unhandled_exception",
-        request_id=request_id,
-        method=request.method,
-        path=request.url.path,
-        exc_info=exc,
-    )
-    # Starlette sends this answer from outside every middleware, so it adds their
-    # headers itself: the security headers, and the id that finds the log line.
-    headers = dict(SECURITY_HEADERS)
-    if request_id:
-        headers["X-Request-ID"] = request_id
+
+def internal_error(headers: Mapping[str, str] | None = None) -> JSONResponse:
     return problem_response(
         500,
         "internal_error",
         detail="An unexpected error occurred; it has been logged.",
         headers=headers,
     )
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """The last resort, for a failure of the edge layer itself, which answers every
+    other unhandled exception (middleware.EdgeMiddleware)."""
+    from tenantry.middleware import SECURITY_HEADERS  # middleware imports this module
+
+    request_id = getattr(request.state, "request_id", None)
+    log_unhandled(exc, request_id=request_id, method=request.method, path=request.url.path)
+    # Starlette sends this answer from outside every middleware, so it adds their
+    # headers itself: the security headers, and the id that finds the log line.
+    headers = dict(SECURITY_HEADERS)
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return internal_error(headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ import uuid
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenantry.errors import problem_response
+from tenantry.errors import internal_error, log_unhandled, problem_response
 from tenantry.observability.access_log import observe_request
 
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}\Z")
@@ -36,7 +36,12 @@ class EdgeMiddleware:
     - the headers of DESIGN.md §7, and `Cache-Control: no-store` on anything tied to a
       credential;
     - the access log line and the request metrics (observability/access_log.py), for
-      every answer, the 413s and 429s of the layers inside included.
+      every answer, the 413s and 429s of the layers inside included;
+    - the 500 for an exception nothing inside handled. Left to Starlette, that answer
+      comes from its outermost layer, which then re-raises: uvicorn prints the
+      traceback as plain text and closes the connection, which a proxy may be sharing
+      between many clients. Here the traceback goes into the structured log line and
+      the connection stays open for the next request.
 
     One layer rather than three: each layer of middleware wraps every `send` again, a
     measured cost on the path every API call takes (issue 8). Pure ASGI: no extra task,
@@ -50,7 +55,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started_at = time.perf_counter()
         incoming = b""
         authenticated = False
         for name, value in scope["headers"]:
@@ -70,10 +75,12 @@ class EdgeMiddleware:
         if scope.get("scheme") == "https":
             extra.append(_HSTS)
         status = 500
+        started = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _value in headers}
@@ -86,8 +93,14 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            log_unhandled(exc, request_id=request_id, method=scope["method"], path=scope["path"])
+            # Half an answer cannot be completed: returning without finishing it makes
+            # the server drop this one connection, with the traceback already logged.
+            if not started:
+                await internal_error()(scope, receive, send_with_headers)
         finally:
-            observe_request(scope, status, time.perf_counter() - started)
+            observe_request(scope, status, time.perf_counter() - started_at)
 
 
 class BodySizeLimitMiddleware:

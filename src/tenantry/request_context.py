@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from tenantry.text import scrub
+
 USER_AGENT_MAX = 512
 
 
@@ -22,7 +24,8 @@ async def get_request_context(request: Request) -> RequestContext:
     user_agent = request.headers.get("user-agent")
     return RequestContext(
         ip=request.client.host if request.client else None,
-        user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
+        # Headers arrive as latin-1, NUL and C1 bytes included (PostgreSQL refuses NUL).
+        user_agent=scrub(user_agent[:USER_AGENT_MAX]) if user_agent else None,
         request_id=getattr(request.state, "request_id", None),
     )
 

@@ -116,6 +116,50 @@ async def test_password_containing_email_local_part_is_weak(
     )
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["correct\x00horse battery", "\x00" * 12, "correct horse battery\x00"],
+    ids=["inside", "only", "trailing"],
+)
+async def test_password_with_nul_is_weak(
+    client: httpx.AsyncClient, db: AsyncSession, password: str
+) -> None:
+    # bcrypt stops at NUL: "correct\x00anything" would all be one password.
+    await assert_weak_password(client, db, email="nul@example.com", password=password, rule="NUL")
+
+
+@pytest.mark.parametrize("password", [" " * 12, "\t\n \u3000\u00a0" * 3, "\u2003" * 10])
+async def test_whitespace_only_password_is_weak(
+    client: httpx.AsyncClient, db: AsyncSession, password: str
+) -> None:
+    await assert_weak_password(
+        client, db, email="blank@example.com", password=password, rule="whitespace"
+    )
+
+
+async def test_new_password_with_nul_is_refused_on_change_and_reset(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client, email="changer@example.com")
+    token = await login(client, user["email"])
+    response = await client.post(
+        "/auth/password/change",
+        json={"current_password": PASSWORD, "new_password": "new\x00password!"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "weak_password"
+    assert "NUL" in response.json()["detail"]
+
+
+async def test_login_with_nul_in_password_is_401(client: httpx.AsyncClient) -> None:
+    await register(client, email="nul-login@example.com")
+    response = await client.post(
+        "/auth/login", json={"email": "nul-login@example.com", "password": PASSWORD + "\x00x"}
+    )
+    assert response.status_code == 401, response.text
+
+
 async def test_72_byte_multibyte_password_registers_and_logs_in(
     client: httpx.AsyncClient,
 ) -> None:

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from tenantry.auth.schemas import PASSWORD_INPUT_MAX
+from tenantry.text import SingleLine
 from tenantry.users.schemas import Email, StrictBody
 
 # Issued tokens are 43 characters; anything far longer is refused before a lookup.
 TOKEN_INPUT_MAX = 256
+Token = Annotated[str, SingleLine(max_length=TOKEN_INPUT_MAX)]
 
 
 class ForgotPasswordRequest(StrictBody):
@@ -14,7 +18,7 @@ class ForgotPasswordRequest(StrictBody):
 
 
 class ResetPasswordRequest(StrictBody):
-    token: str = Field(min_length=1, max_length=TOKEN_INPUT_MAX)
+    token: Token
     new_password: str = Field(max_length=PASSWORD_INPUT_MAX)
 
 
@@ -24,7 +28,7 @@ class ChangePasswordRequest(StrictBody):
 
 
 class VerifyEmailRequest(StrictBody):
-    token: str = Field(min_length=1, max_length=TOKEN_INPUT_MAX)
+    token: Token
 
 
 class MailAccepted(BaseModel):

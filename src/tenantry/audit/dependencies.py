@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditFilters
 from tenantry.auth.dependencies import Superuser
+
+# No event is older than the epoch (ids are uuid7), and the id range of a window reaches
+# a second past its ends: beyond these bounds `0001-01-01T00:00:00Z` and
+# `9999-12-31T23:59:59Z` overflowed Python's calendar (a 500) instead of matching nothing.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+# AwareDatetime: a timestamp without a zone is ambiguous, so it is a 422.
+Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, le=LATEST)]
 
 
 async def audit_filters(
@@ -25,14 +34,19 @@ async def audit_filters(
     actor: Annotated[
         uuid.UUID | None, Query(description="Only events caused by this user id.")
     ] = None,
-    # AwareDatetime: a timestamp without a zone is ambiguous, so it is a 422.
     since: Annotated[
-        AwareDatetime | None,
-        Query(description="ISO 8601 with a time zone; events at or after this instant."),
+        Instant | None,
+        Query(
+            description="ISO 8601 with a time zone, 1970 to 9999-12-31T00:00Z; "
+            "events at or after this instant."
+        ),
     ] = None,
     until: Annotated[
-        AwareDatetime | None,
-        Query(description="ISO 8601 with a time zone; events strictly before this instant."),
+        Instant | None,
+        Query(
+            description="ISO 8601 with a time zone, 1970 to 9999-12-31T00:00Z; "
+            "events strictly before this instant."
+        ),
     ] = None,
 ) -> AuditFilters:
     return AuditFilters(action=action, actor=actor, since=since, until=until)

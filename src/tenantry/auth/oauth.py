@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.auth import service, tokens
 from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
-from tenantry.auth.schemas import OAuthError, TokenPairResponse
+from tenantry.auth.schemas import PASSWORD_INPUT_MAX, OAuthError, TokenPairResponse
 from tenantry.auth.sessions import revoke_session
 from tenantry.config import Settings
 from tenantry.db import DbSession
@@ -103,6 +103,8 @@ async def _grant(
         await limits.hit("login", context.ip)
         if not username or password is None:
             return oauth_error("invalid_request", "username and password are required.")
+        if len(password) > PASSWORD_INPUT_MAX:
+            return oauth_error("invalid_request", "password is longer than any allowed.")
         try:
             email = _email.validate_python(username)
         except ValidationError:

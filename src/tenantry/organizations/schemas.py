@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from tenantry.organizations.permissions import Permission
+from tenantry.text import MultiLine, SingleLine
 from tenantry.users.schemas import Email, StrictBody
 
 
@@ -21,12 +22,7 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-# No control characters: names travel into mail headers and log lines.
-OrganizationName = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
-]
+OrganizationName = Annotated[str, SingleLine(max_length=200)]
 # Lower-case words joined by single hyphens: safe in a URL path without encoding.
 Slug = Annotated[
     str,
@@ -37,11 +33,7 @@ RoleName = Annotated[
     BeforeValidator(_strip),
     StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
 ]
-Description = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(max_length=500, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$"),
-]
+Description = Annotated[str, MultiLine(max_length=500)]
 
 
 class OrganizationCreate(StrictBody):
@@ -154,4 +146,4 @@ class InvitationRead(BaseModel):
 
 
 class InvitationAccept(StrictBody):
-    token: Annotated[str, Field(min_length=1, max_length=128)]
+    token: Annotated[str, SingleLine(max_length=128)]

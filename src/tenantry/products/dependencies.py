@@ -9,7 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
-_VERSION = re.compile(r"[0-9]{1,18}")
+_VERSION = re.compile(r"[0-9]{1,10}")
+# `products.version` is a 32-bit column: a larger number names no version that can
+# exist, and sending it to PostgreSQL would fail the query (a 500) instead of the match.
+MAX_VERSION = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,8 @@ def parse_if_match(value: str) -> Precondition:
         match = _ENTITY_TAG.fullmatch(part)
         if match is None or match.group(1) or not _VERSION.fullmatch(match.group(2)):
             continue
-        versions.add(int(match.group(2)))
+        if (version := int(match.group(2))) <= MAX_VERSION:
+            versions.add(version)
     return Precondition(any_version=False, versions=frozenset(versions))
 
 

@@ -16,6 +16,7 @@ from tenantry.products import service
 from tenantry.products.dependencies import IfMatch, etag
 from tenantry.products.schemas import ProductCreate, ProductRead, ProductUpdate
 from tenantry.request_context import Context
+from tenantry.text import SingleLine
 
 router = APIRouter(
     prefix="/organizations/{org_id}/products",
@@ -30,8 +31,8 @@ async def list_products(
     db: DbSession,
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[
-        str | None,
-        Query(max_length=service.MAX_QUERY_LENGTH, description="Part of the name or SKU."),
+        Annotated[str, SingleLine(max_length=service.MAX_QUERY_LENGTH, min_length=0)] | None,
+        Query(description="Part of the name or SKU."),
     ] = None,
     is_active: bool | None = None,
 ) -> Page[ProductRead]:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -15,14 +14,11 @@ from pydantic import (
 )
 
 from tenantry.products.currencies import ACTIVE_CURRENCIES
+from tenantry.text import MultiLine, SingleLine
 from tenantry.users.schemas import StrictBody
 
 # Keeps every price far inside a 64-bit integer on every backend.
 MAX_PRICE_CENTS = 10**15
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _known_currency(value: str) -> str:
@@ -31,20 +27,9 @@ def _known_currency(value: str) -> str:
     return value
 
 
-# Product text travels into logs and other systems: no control characters.
-ProductName = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
-]
-Description = Annotated[
-    str, StringConstraints(max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-]
-Sku = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"),
-]
+ProductName = Annotated[str, SingleLine(max_length=200)]
+Description = Annotated[str, MultiLine(max_length=10_000)]
+Sku = Annotated[str, SingleLine(max_length=64)]
 PriceCents = Annotated[int, Field(strict=True, ge=0, le=MAX_PRICE_CENTS)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
 

@@ -32,7 +32,6 @@ from tenantry.config import Settings
 ACCESS_TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
 MAX_TOKEN_LENGTH = 4096
-CLOCK_SKEW_SECONDS = 30
 
 
 class TokenError(Exception):
@@ -78,12 +77,7 @@ def public_verification_key(public_key: Any, algorithm: str | None = None) -> Ve
         jwt.algorithms.get_default_algorithms()[algorithm].to_jwk(public_key)
     )
     # RFC 7638 thumbprint: the kid is derived from the key, so it cannot drift from it.
-    required = {
-        "OKP": ("crv", "kty", "x"),
-        "RSA": ("e", "kty", "n"),
-        "EC": ("crv", "kty", "x", "y"),
-    }
-    members = {name: jwk[name] for name in required[jwk["kty"]]}
+    members = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).decode().rstrip("=")
     published = {**members, "kid": kid, "alg": algorithm, "use": "sig"}
@@ -132,20 +126,24 @@ def _segment(value: str, name: str) -> bytes:
 def _json_object(data: bytes, name: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
-    except ValueError as exc:  # also UnicodeDecodeError
+    # ValueError covers UnicodeDecodeError and integers too long to convert; deep
+    # nesting (`[[[[…`) exhausts the parser's recursion limit.
+    except (ValueError, RecursionError) as exc:
         raise TokenError(f"malformed {name}") from exc
     if not isinstance(value, dict):
         raise TokenError(f"malformed {name}")
     return value
 
 
-def _numeric_date(claims: dict[str, Any], name: str) -> float:
+def _numeric_date(claims: dict[str, Any], name: str) -> int | float:
+    """A JSON number (RFC 7519 §2), kept as parsed: an integer too large for a float
+    still compares exactly, where converting it would raise OverflowError."""
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenError(f"{name} is not a NumericDate")
-    if not math.isfinite(value):  # JSON's NaN and 1e400 parse as floats
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, 1e400
         raise TokenError(f"{name} is not a NumericDate")
-    return float(value)
+    return value
 
 
 def _load_private_key(path: str) -> Any:
@@ -194,6 +192,7 @@ class TokenSigner:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+        self._leeway = settings.jwt_leeway_seconds
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys, for other services to verify our tokens (RFC 7517)."""
@@ -228,11 +227,14 @@ class TokenSigner:
 
         Hand-written rather than PyJWT's `decode`, which parsed the token twice and
         checked base64 one character at a time: this runs on every request (issue 8).
-        The rules are the same, a little stricter (no `crit`, NumericDates must be
-        numbers), and tests/security/test_access_tokens.py sends each hostile case.
+        The rules are the same, a little stricter (no `crit`, NumericDates must be JSON
+        numbers, one audience as a string, a non-empty `jti`). It is total — any string
+        gives claims or `TokenError` — and accepts exactly what PyJWT and joserfc accept
+        under these rules (tests/security/test_token_properties.py);
+        tests/security/test_access_tokens.py sends each hostile case.
         """
         # Refuse cheaply before any parsing or cryptography.
-        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+        if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 2:
             raise TokenError("malformed token")
         header_part, payload_part, signature_part = token.split(".")
         header = _json_object(_segment(header_part, "header"), "header")
@@ -261,11 +263,11 @@ class TokenSigner:
             raise TokenError(f"missing claims: {', '.join(missing)}")
         now = time.time()
         expires = _numeric_date(claims, "exp")
-        if expires <= now - CLOCK_SKEW_SECONDS:
+        if expires <= now - self._leeway:
             raise TokenError("expired")
-        if _numeric_date(claims, "iat") > now + CLOCK_SKEW_SECONDS:
+        if _numeric_date(claims, "iat") > now + self._leeway:
             raise TokenError("issued in the future")
-        if "nbf" in claims and _numeric_date(claims, "nbf") > now + CLOCK_SKEW_SECONDS:
+        if "nbf" in claims and _numeric_date(claims, "nbf") > now + self._leeway:
             raise TokenError("not yet valid")
         if claims["iss"] != self._issuer:
             raise TokenError("wrong issuer")
@@ -274,9 +276,12 @@ class TokenSigner:
             raise TokenError("wrong audience")
         subject, session, token_id = claims["sub"], claims["sid"], claims["jti"]
         if not (
-            isinstance(subject, str) and isinstance(session, str) and isinstance(token_id, str)
+            isinstance(subject, str)
+            and isinstance(session, str)
+            and isinstance(token_id, str)
+            and token_id
         ):
-            raise TokenError("sub, sid and jti must be strings")
+            raise TokenError("sub, sid and jti must be strings, jti not empty")
         try:
             return AccessClaims(
                 user_id=uuid.UUID(subject),

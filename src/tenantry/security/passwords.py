@@ -48,6 +48,11 @@ def common_passwords() -> frozenset[str]:
 
 def check_password_rules(password: str, *, email: str, settings: Settings) -> None:
     """Raise `WeakPassword` naming the first rule the password breaks."""
+    # bcrypt stops at the first NUL byte: everything after it would not count.
+    if "\x00" in password:
+        raise WeakPassword("Password must not contain a NUL character.")
+    if password.isspace():
+        raise WeakPassword("Password must not be only whitespace.")
     if len(password) < settings.password_min_length:
         raise WeakPassword(f"Password must be at least {settings.password_min_length} characters.")
     if settings.password_hasher == "bcrypt":

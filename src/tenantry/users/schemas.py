@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
+from tenantry.text import SingleLine
+
 
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
@@ -19,7 +21,7 @@ def normalize_email(value: str) -> str:
 Email = Annotated[
     EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email), Field(max_length=320)
 ]
-FullName = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=200)]
+FullName = Annotated[str, SingleLine(max_length=200)]
 
 
 class StrictBody(BaseModel):

@@ -1,0 +1,82 @@
+"""One rule for every piece of text a client sends: request bodies and query strings.
+
+Text is stripped, then refused (`422 validation_error`) when it holds
+
+- NUL: PostgreSQL cannot store it, and C libraries (bcrypt, mail) stop at it;
+- other C0 and C1 control characters: they forge log lines and mail headers, and the
+  terminals that print them obey them;
+- Unicode bidirectional overrides and isolates (U+202A to U+202E, U+2066 to U+2069): they
+  make a name shown to someone else read differently from what it is ("Trojan Source").
+
+Multi-line text also allows line feeds (`\\r\\n` arrives as `\\n`). Lengths are counted on
+what is stored, after stripping. Use as `Annotated[str, SingleLine(max_length=200)]`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+# Written with escapes, so the OpenAPI document carries patterns ECMAScript reads too.
+_DEL_C1_AND_BIDI = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+SINGLE_LINE_PATTERN = rf"^[^\x00-\x1f{_DEL_C1_AND_BIDI}]*$"
+MULTI_LINE_PATTERN = rf"^[^\x00-\x09\x0b-\x1f{_DEL_C1_AND_BIDI}]*$"
+_REFUSED = re.compile(rf"[\x00-\x1f{_DEL_C1_AND_BIDI}]")
+
+
+def scrub(text: str) -> str:
+    """For text recorded rather than validated (a `User-Agent`): each refused character
+    becomes U+FFFD, so what is stored still shows that something was there."""
+    return _REFUSED.sub("\ufffd", text)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _strip_lines(value: Any) -> Any:
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True, slots=True)
+class SingleLine:
+    """A line of text: a name, a title, a search term."""
+
+    max_length: int
+    min_length: int = 1
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            _strip,
+            core_schema.str_schema(
+                min_length=self.min_length,
+                max_length=self.max_length,
+                pattern=SINGLE_LINE_PATTERN,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MultiLine:
+    """Free text that may span lines: a description."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            _strip_lines,
+            core_schema.str_schema(
+                min_length=self.min_length,
+                max_length=self.max_length,
+                pattern=MULTI_LINE_PATTERN,
+            ),
+        )

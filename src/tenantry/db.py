@@ -94,6 +94,12 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
         record.info["checked_in_at"] = time.monotonic()
 
     def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        # Free to ask: asyncpg saw the server close the socket (a restart, a terminated
+        # backend) while the connection sat in the pool, so it is replaced without a
+        # failed request, however recently it was used.
+        driver_connection = getattr(dbapi_connection, "driver_connection", None)
+        if driver_connection is not None and driver_connection.is_closed():
+            raise DisconnectionError()
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
             return  # a new connection, or one in use a moment ago
@@ -106,6 +112,12 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
 
     event.listen(engine.sync_engine, "checkin", remember_checkin)
     event.listen(engine.sync_engine, "checkout", ping_if_idle)
+
+
+def postgres_timeouts(*, connect: float, command: float) -> dict[str, float]:
+    """asyncpg's connection options for the time allowed to connect and per statement
+    (a statement past it raises `TimeoutError`, and is cancelled on the server)."""
+    return {"timeout": connect, "command_timeout": command}
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -124,6 +136,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # A database that is away must fail requests fast (503), not hold them.
+        connect_args=postgres_timeouts(
+            connect=settings.database_connect_timeout_seconds,
+            command=settings.database_command_timeout_seconds,
+        ),
     )
     _ping_idle_connections(engine, settings.database_ping_idle_seconds)
     return engine

@@ -37,14 +37,14 @@ async def app_without(migrated_url: str) -> AsyncIterator[Any]:
     """An app whose Redis, or whose database, listens nowhere (a port nobody holds)."""
     apps: list[FastAPI] = []
 
-    def build(*, redis: bool = False, database: bool = False) -> FastAPI:
+    def build(*, redis: bool = False, database: bool = False, limits: bool = True) -> FastAPI:
         url = migrated_url
         if database:
             url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/gone"
         overrides: dict[str, Any] = {"service_unavailable_retry_after_seconds": 7}
         if redis:
             overrides |= {"redis_url": f"redis://127.0.0.1:{free_port()}/0"}
-            overrides |= {"rate_limits_enabled": True}
+            overrides |= {"rate_limits_enabled": limits}
         built = create_app(make_settings(url, **overrides))
         apps.append(built)
         return built
@@ -79,6 +79,18 @@ async def test_unreachable_redis_fails_closed_on_the_limited_routes(app_without:
         ready = await http.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["redis"] == "unavailable"
+
+
+async def test_unreachable_redis_refuses_login_with_request_limits_off(
+    app_without: Any,
+) -> None:
+    # The per-email lockout stays on without the request limits, and it needs Redis:
+    # no password is checked while it cannot say whether the email is locked.
+    async with client_of(app_without(redis=True, limits=False)) as http:
+        response = await http.post(
+            "/auth/login", json={"email": "someone@example.com", "password": PASSWORD}
+        )
+        assert_unavailable(response)
 
 
 async def test_unreachable_database_is_503_on_every_kind_of_route(app_without: Any) -> None:

@@ -87,7 +87,9 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
     the cost of an authenticated request. A connection returned moments ago is alive
     as far as a ping can tell; one idle longer may have been cut by a database
     restart or a firewall, so it is pinged, and a dead one is replaced before use
-    (the pool retries the checkout on `DisconnectionError`).
+    (the pool retries the checkout on `DisconnectionError`). A connection whose socket
+    the server already closed is replaced too, whatever its idle time: that costs no
+    round trip.
     """
 
     def remember_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -97,8 +99,8 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
         # Free to ask: asyncpg saw the server close the socket (a restart, a terminated
         # backend) while the connection sat in the pool, so it is replaced without a
         # failed request, however recently it was used.
-        driver_connection = getattr(dbapi_connection, "driver_connection", None)
-        if driver_connection is not None and driver_connection.is_closed():
+        is_closed = getattr(getattr(dbapi_connection, "driver_connection", None), "is_closed", None)
+        if callable(is_closed) and is_closed():  # asyncpg's; other drivers name it otherwise
             raise DisconnectionError()
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:

@@ -20,9 +20,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "A dependency is unreachable"}})
 async def readyz(request: Request) -> JSONResponse:
-    """The database, the token check's own connection pool (on PostgreSQL) and Redis
-    (when configured) answer; 503 otherwise, so a load balancer stops sending traffic
-    to this instance. Each check is bounded by the connect and command timeouts."""
+    """The database (and Redis, when configured) answer; 503 otherwise, so a load
+    balancer stops sending traffic to this instance."""
+    # "The database" is both pools on PostgreSQL: the engine's and the token check's
+    # own. Each check is bounded by the connect and command timeouts.
     engine: AsyncEngine = request.app.state.engine
     checks: dict[str, str] = {}
     try:

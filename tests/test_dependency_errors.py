@@ -118,6 +118,7 @@ async def test_unreachable_database_is_503_on_every_kind_of_route(app_without: A
         (TimeoutError(), "database"),
         (asyncpg.exceptions.CannotConnectNowError("starting up"), "database"),
         (asyncpg.exceptions.AdminShutdownError("terminating"), "database"),
+        (asyncpg.exceptions.InternalClientError("another operation (2) in progress"), "database"),
         (sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("gone")), "database"),
         (sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate")), None),
         (sqlalchemy.exc.ProgrammingError("SELEC", {}, Exception("syntax")), None),

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -24,6 +25,9 @@ from sqlalchemy.types import TypeDecorator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantry.config import Settings
+from tenantry.errors import unavailable_dependency
+
+log = structlog.get_logger("tenantry.db")
 
 # Explicit constraint names make migrations deterministic on every backend.
 NAMING_CONVENTION = {
@@ -194,7 +198,15 @@ class DbSessionMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            await holder.close()
+            try:
+                await holder.close()
+            except Exception as exc:
+                if unavailable_dependency(exc) is None:
+                    raise
+                # The connection died with the database mid-request: there is nothing
+                # left to roll back, SQLAlchemy has discarded it, and the answer (a 503)
+                # is already on its way. Raising here would only add a stray 500.
+                log.warning("session_close_failed", error=type(exc).__name__)
 
 
 async def release_connection(db: AsyncSession) -> None:

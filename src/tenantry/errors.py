@@ -179,6 +179,10 @@ _REDIS_UNAVAILABLE = (
 )
 _DATABASE_UNAVAILABLE = (
     OSError,
+    # A backend terminated while its connection sat idle sends an error message and
+    # then closes the socket; between the two, asyncpg's connection is stuck waiting for
+    # a sync point and refuses every statement with this error.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TooManyConnectionsError,

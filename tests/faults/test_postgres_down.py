@@ -27,7 +27,7 @@ from tests.faults.traffic import (
 from tests.live import live_server_process
 
 FAST = 3.0  # seconds: no answer may take longer while the database is down
-CLIENTS = 6
+CLIENTS_PER_CALL = 2
 
 Call = Callable[[], Awaitable[httpx.Response]]
 
@@ -91,7 +91,7 @@ async def test_postgres_stopped_under_load_answers_503_then_recovers(
                 lambda: create_product(http, bearer, organization_id),
                 lambda: http.get(f"/organizations/{organization_id}/products", headers=bearer),
                 lambda: login(http, email),
-            ] * (CLIENTS // 2)
+            ] * CLIENTS_PER_CALL
             load = Load(calls)
             load.start()
             try:
@@ -112,7 +112,8 @@ async def test_postgres_stopped_under_load_answers_503_then_recovers(
                 await load.wait_for(201, 5, since=up_from)
             finally:
                 await load.stop()
-            assert 500 not in {status for status, _ in load.answers}, statuses_of(load)
+            # Never a 500, and never a connection left without an answer.
+            assert set(statuses_of(load)) <= {200, 201, 503}, statuses_of(load)
             assert max(seconds for _, seconds in down) < FAST
 
             await poll(lambda: http.get("/readyz"), lambda r: r.status_code == 200)

@@ -109,6 +109,9 @@ _LOST_CONNECTION = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    # Terminated while idle: the error message arrived, the socket's end not yet
+    # (errors.py `_DATABASE_UNAVAILABLE`).
+    asyncpg.exceptions.InternalClientError,
     OSError,
 )
 

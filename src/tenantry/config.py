@@ -95,8 +95,44 @@ class Settings(BaseSettings):
         description="Ping a pooled PostgreSQL connection before use when it sat idle this "
         "long (0 pings every checkout).",
     )
+    database_pool_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Time a request waits for a free PostgreSQL connection of the pool; "
+        "past it the request answers `503 service_unavailable`.",
+    )
+    database_connect_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Time allowed to open a PostgreSQL connection; past it the request "
+        "answers `503 service_unavailable`.",
+    )
+    database_command_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Time allowed for one PostgreSQL statement of a request; past it the "
+        "request answers `503 service_unavailable`.",
+    )
+    database_auth_command_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Time allowed for the token check's primary-key read; past it the "
+        "request answers `503 service_unavailable`.",
+    )
     redis_url: str | None = Field(
         None, description="Shares rate limits and counters between workers and instances."
+    )
+    redis_socket_timeout_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Time allowed to connect to Redis and for each reply; past it the "
+        "limited routes answer `503 service_unavailable` (they fail closed).",
+    )
+    service_unavailable_retry_after_seconds: int = Field(
+        5,
+        ge=1,
+        description="`Retry-After` of a `503 service_unavailable` answered while "
+        "PostgreSQL or Redis is unreachable.",
     )
     secret_key: str | None = Field(
         None,

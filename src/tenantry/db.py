@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -25,7 +26,10 @@ from sqlalchemy.types import TypeDecorator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantry.config import Settings
+from tenantry.errors import unavailable_dependency
 from tenantry.observability.metrics import MeasuredPool
+
+log = structlog.get_logger("tenantry.db")
 
 # Explicit constraint names make migrations deterministic on every backend.
 NAMING_CONVENTION = {
@@ -123,13 +127,21 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
     the cost of an authenticated request. A connection returned moments ago is alive
     as far as a ping can tell; one idle longer may have been cut by a database
     restart or a firewall, so it is pinged, and a dead one is replaced before use
-    (the pool retries the checkout on `DisconnectionError`).
+    (the pool retries the checkout on `DisconnectionError`). A connection whose socket
+    the server already closed is replaced too, whatever its idle time: that costs no
+    round trip.
     """
 
     def remember_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info["checked_in_at"] = time.monotonic()
 
     def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        # Free to ask: asyncpg saw the server close the socket (a restart, a terminated
+        # backend) while the connection sat in the pool, so it is replaced without a
+        # failed request, however recently it was used.
+        is_closed = getattr(getattr(dbapi_connection, "driver_connection", None), "is_closed", None)
+        if callable(is_closed) and is_closed():  # asyncpg's; other drivers name it otherwise
+            raise DisconnectionError()
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
             return  # a new connection, or one in use a moment ago
@@ -142,6 +154,12 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
 
     event.listen(engine.sync_engine, "checkin", remember_checkin)
     event.listen(engine.sync_engine, "checkout", ping_if_idle)
+
+
+def postgres_timeouts(*, connect: float, command: float) -> dict[str, float]:
+    """asyncpg's connection options for the time allowed to connect and per statement
+    (a statement past it raises `TimeoutError`, and is cancelled on the server)."""
+    return {"timeout": connect, "command_timeout": command}
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -162,6 +180,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         poolclass=MeasuredPool,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # A database that is away must fail requests fast (503), not hold them.
+        connect_args=postgres_timeouts(
+            connect=settings.database_connect_timeout_seconds,
+            command=settings.database_command_timeout_seconds,
+        ),
     )
     _ping_idle_connections(engine, settings.database_ping_idle_seconds)
     return engine
@@ -212,7 +236,15 @@ class DbSessionMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            await holder.close()
+            try:
+                await holder.close()
+            except Exception as exc:
+                if unavailable_dependency(exc) is None:
+                    raise
+                # The connection died with the database mid-request: there is nothing
+                # left to roll back, SQLAlchemy has discarded it, and the answer (a 503)
+                # is already on its way. Raising here would only add a stray 500.
+                log.warning("session_close_failed", error=type(exc).__name__)
 
 
 async def release_connection(db: AsyncSession) -> None:

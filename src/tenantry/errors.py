@@ -13,6 +13,10 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
+import limits.errors
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -193,8 +197,108 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     return internal_error(headers)
 
 
+# Failures that say "PostgreSQL or Redis cannot be reached now", not "this request is
+# wrong": the limits storage (wrapped or raw redis errors), a connection refused, cut or
+# timed out (OSError covers TimeoutError), the server shutting down or starting up
+# (asyncpg's operator-intervention class, SQLSTATE 57), a full pool.
+_REDIS_UNAVAILABLE = (
+    limits.errors.StorageError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+_DATABASE_UNAVAILABLE = (
+    OSError,
+    # A backend terminated while its connection sat idle sends an error message and
+    # then closes the socket; between the two, asyncpg's connection is stuck waiting for
+    # a sync point and refuses every statement with this error.
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+)
+# Roots under which the handler looks for one of the failures above.
+_DEPENDENCY_ERROR_ROOTS = (
+    *_REDIS_UNAVAILABLE,
+    *_DATABASE_UNAVAILABLE,
+    redis.exceptions.RedisError,
+    sqlalchemy.exc.DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def unavailable_dependency(exc: BaseException) -> str | None:
+    """`redis` or `database` when `exc` (or what it wraps) says that dependency cannot
+    be reached, else None: an error of the request or of our code stays a 500."""
+    if isinstance(exc, _REDIS_UNAVAILABLE):
+        return "redis"
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return "database"
+        if isinstance(current, _DATABASE_UNAVAILABLE):
+            return "database"
+        # asyncpg says this, and only this, of a connection the server already closed.
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return "database"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def unavailable_response(
+    dependency: str,
+    exc: BaseException,
+    *,
+    retry_after: int,
+    request_id: str | None,
+    method: str,
+    path: str,
+) -> JSONResponse:
+    """`503 service_unavailable` for an outage of `dependency` (`database` or `redis`)."""
+    from tenantry.observability.metrics import DEPENDENCY_UNAVAILABLE  # metrics imports errors
+
+    DEPENDENCY_UNAVAILABLE.labels(dependency).inc()
+    # A warning without a traceback: an outage makes one per request, all alike.
+    log.warning(
+        "dependency_unavailable",
+        dependency=dependency,
+        error=type(exc).__name__,
+        request_id=request_id,
+        method=method,
+        path=path,
+    )
+    return problem_response(
+        503,
+        "service_unavailable",
+        title="Service unavailable",
+        detail=f"A service this request needs is unavailable; retry after {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def _dependency_error(request: Request, exc: Exception) -> JSONResponse:
+    dependency = unavailable_dependency(exc)
+    if dependency is None:
+        raise exc  # not an outage: the edge layer logs it with its traceback, as a 500
+    return unavailable_response(
+        dependency,
+        exc,
+        retry_after=request.app.state.settings.service_unavailable_retry_after_seconds,
+        request_id=getattr(request.state, "request_id", None),
+        method=request.method,
+        path=request.url.path,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error_class in _DEPENDENCY_ERROR_ROOTS:
+        app.add_exception_handler(error_class, _dependency_error)
     app.add_exception_handler(Exception, _unhandled_error)

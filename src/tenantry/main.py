@@ -76,9 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.principal_reader = principal_reader(
-        engine, pool_size=settings.database_auth_pool_size
-    )
+    app.state.principal_reader = principal_reader(engine, settings)
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.hasher = PasswordHasher(settings)
     app.state.signer = TokenSigner(settings)

@@ -10,7 +10,13 @@ import uuid
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenantry.errors import internal_error, log_unhandled, problem_response
+from tenantry.errors import (
+    internal_error,
+    log_unhandled,
+    problem_response,
+    unavailable_dependency,
+    unavailable_response,
+)
 from tenantry.observability.access_log import observe_request
 
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}\Z")
@@ -94,11 +100,27 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
-            log_unhandled(exc, request_id=request_id, method=scope["method"], path=scope["path"])
+            # An outage met outside the routes (a session closing on a lost connection)
+            # is a 503 like one met inside them; anything else is ours, a logged 500.
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                log_unhandled(
+                    exc, request_id=request_id, method=scope["method"], path=scope["path"]
+                )
+                response = internal_error()
+            else:
+                response = unavailable_response(
+                    dependency,
+                    exc,
+                    retry_after=scope["app"].state.settings.service_unavailable_retry_after_seconds,
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                )
             # Half an answer cannot be completed: returning without finishing it makes
-            # the server drop this one connection, with the traceback already logged.
+            # the server drop this one connection, with the error already logged.
             if not started:
-                await internal_error()(scope, receive, send_with_headers)
+                await response(scope, receive, send_with_headers)
         finally:
             observe_request(scope, status, time.perf_counter() - started_at)
 

@@ -14,7 +14,7 @@ from tenantry.accounts.schemas import (
     VerifyEmailRequest,
 )
 from tenantry.auth.dependencies import CurrentPrincipal, CurrentUser
-from tenantry.db import DbSession
+from tenantry.db import DbSession, release_connection
 from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, Mailer
 from tenantry.openapi import problems
 from tenantry.request_context import Context
@@ -38,6 +38,10 @@ async def forgot_password(
     await limits.hit("mail-ip", context.ip)
     await limits.hit_email("mail-email", body.email)
     user_id = await service.find_reset_recipient(db, email=body.email)
+    # The task runs before this request's session is closed and needs a connection of
+    # its own: holding this one meanwhile starved the pool under a burst (each request
+    # waiting for a second connection while holding the first).
+    await release_connection(db)
     if user_id is not None:
         background.add_task(
             service.send_password_reset,

@@ -24,9 +24,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.auth.models import Session
-from tenantry.db import utcnow
+from tenantry.config import Settings
+from tenantry.db import postgres_timeouts, utcnow
 from tenantry.errors import InvalidToken
-from tenantry.observability.metrics import AUTH_POOL_WAIT
+from tenantry.observability import metrics
 from tenantry.security.jwt import TokenError, TokenSigner
 from tenantry.users.models import User
 
@@ -103,8 +104,17 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
 
 
 # Connection errors after which the query is tried once more, on another connection:
-# the server restarted, or a firewall cut an idle connection.
-_LOST_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# the server restarted or terminated the backend, or a firewall cut an idle connection.
+_LOST_CONNECTION = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    # Terminated while idle: the error message arrived, the socket's end not yet
+    # (errors.py `_DATABASE_UNAVAILABLE`).
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
@@ -123,7 +133,14 @@ class AsyncpgPrincipalReader(PrincipalReader):
     pool also means token checks never queue behind requests holding transactions.
     """
 
-    def __init__(self, engine: AsyncEngine, *, pool_size: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        pool_size: int,
+        connect_timeout: float,
+        command_timeout: float,
+    ) -> None:
         compiled = _PRINCIPAL_QUERY.compile(dialect=engine.dialect)
         if compiled.positiontup != ["session_id"]:
             raise RuntimeError("the principal query must take exactly one parameter")
@@ -136,6 +153,7 @@ class AsyncpgPrincipalReader(PrincipalReader):
         server_settings: dict[str, str] = dict(connect_kwargs.pop("server_settings", None) or {})
         server_settings.setdefault("application_name", "tenantry-auth")
         connect_kwargs["server_settings"] = server_settings
+        connect_kwargs.update(postgres_timeouts(connect=connect_timeout, command=command_timeout))
         self._connect_kwargs: dict[str, Any] = dict(connect_kwargs)
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
@@ -152,7 +170,11 @@ class AsyncpgPrincipalReader(PrincipalReader):
         async with self._opening:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    min_size=1,
+                    # No floor: asyncpg restores a floor from a background task that,
+                    # while the server is down, logs a traceback every second or so. A
+                    # request opens what it needs; the first after a long idle spell
+                    # pays one connect.
+                    min_size=0,
                     max_size=self._pool_size,
                     reset=_nothing_to_reset,
                     **self._connect_kwargs,
@@ -166,8 +188,13 @@ class AsyncpgPrincipalReader(PrincipalReader):
         async with self._turns:
             try:
                 return await self._fetch_once(pool, session_id, waiting_since)
+            except TimeoutError:
+                raise  # the server is slow, not gone: trying again would double the wait
             except _LOST_CONNECTION:
-                # The broken connection was dropped on release: the pool opens a new one.
+                # One connection lost means its siblings were most likely lost with it
+                # (a restart): each is replaced on its next use instead of failing a
+                # request first. The broken one was dropped on release.
+                await pool.expire_connections()
                 return await self._fetch_once(pool, session_id, None)
 
     async def _fetch_once(
@@ -175,9 +202,19 @@ class AsyncpgPrincipalReader(PrincipalReader):
     ) -> Mapping[str, Any] | None:
         async with pool.acquire() as connection:
             if waiting_since is not None:
-                AUTH_POOL_WAIT.observe(time.perf_counter() - waiting_since)
-            row: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)
+                metrics.AUTH_POOL_WAIT.observe(time.perf_counter() - waiting_since)
+            metrics.DB_AUTH_POOL_CHECKED_OUT.inc()
+            try:
+                row: Mapping[str, Any] | None = await connection.fetchrow(self._sql, session_id)
+            finally:
+                metrics.DB_AUTH_POOL_CHECKED_OUT.dec()
             return row
+
+    async def check(self) -> None:
+        """Raise unless the pool can serve a query now (`/readyz`)."""
+        pool = self._pool or await self._open()
+        async with self._turns, pool.acquire() as connection:
+            await connection.fetchval("SELECT 1")
 
     @property
     def pool(self) -> asyncpg.Pool | None:
@@ -190,9 +227,14 @@ class AsyncpgPrincipalReader(PrincipalReader):
             self._pool = None
 
 
-def principal_reader(engine: AsyncEngine, *, pool_size: int) -> PrincipalReader:
+def principal_reader(engine: AsyncEngine, settings: Settings) -> PrincipalReader:
     if engine.dialect.driver == "asyncpg":
-        return AsyncpgPrincipalReader(engine, pool_size=pool_size)
+        return AsyncpgPrincipalReader(
+            engine,
+            pool_size=settings.database_auth_pool_size,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            command_timeout=settings.database_auth_command_timeout_seconds,
+        )
     return SqlAlchemyPrincipalReader(engine)
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.auth.principal import AsyncpgPrincipalReader
+
 router = APIRouter(tags=["operations"])
+log = structlog.get_logger("tenantry.health")
 
 
 @router.get("/healthz")
@@ -18,18 +22,30 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The database (and Redis, when configured) answer; 503 otherwise, so a load
     balancer stops sending traffic to this instance."""
+    # "The database" is both pools on PostgreSQL: the engine's and the token check's
+    # own. Each check is bounded by the connect and command timeouts.
     engine: AsyncEngine = request.app.state.engine
     checks: dict[str, str] = {}
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception:  # any failure means "not ready"; the reason goes to the log
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("not_ready", dependency="database", error=type(exc).__name__)
         checks["database"] = "unavailable"
+    reader = request.app.state.principal_reader
+    if isinstance(reader, AsyncpgPrincipalReader):
+        try:
+            await reader.check()
+            checks["database_auth"] = "ok"
+        except Exception as exc:  # as above: the pool that checks every token
+            log.warning("not_ready", dependency="database_auth", error=type(exc).__name__)
+            checks["database_auth"] = "unavailable"
     if request.app.state.settings.redis_url:
         try:
             redis_ok = await request.app.state.limits_storage.check()
-        except Exception:  # an unreachable Redis is "not ready", whatever the exception
+        except Exception as exc:  # an unreachable Redis is "not ready", whatever the exception
+            log.warning("not_ready", dependency="redis", error=type(exc).__name__)
             redis_ok = False
         checks["redis"] = "ok" if redis_ok else "unavailable"
     ready = all(value == "ok" for value in checks.values())

@@ -83,6 +83,16 @@ MAIL_FAILURES = Counter(
     "Mails dropped after every delivery attempt failed, by kind of mail.",
     ["kind"],
 )
+DEPENDENCY_UNAVAILABLE = Counter(
+    "tenantry_dependency_unavailable",
+    "Requests answered 503 because PostgreSQL or Redis could not be reached, by dependency.",
+    ["dependency"],
+)
+DB_AUTH_POOL_CHECKED_OUT = Gauge(
+    "tenantry_db_auth_pool_checked_out_connections",
+    "Connections of the token check's own PostgreSQL pool in use (summed over live workers).",
+    multiprocess_mode="livesum",
+)
 DB_POOL_CHECKED_OUT = Gauge(
     "tenantry_db_pool_checked_out_connections",
     "Database connections currently checked out of the pool (summed over live workers).",

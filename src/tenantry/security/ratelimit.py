@@ -11,10 +11,14 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tenantry.config import Settings
 from tenantry.errors import ProblemError
@@ -54,8 +58,31 @@ def _email_key(email: str) -> str:
 def create_storage(settings: Settings) -> Storage:
     if settings.redis_url:
         uri = "async+" + settings.redis_url
-        return RedisStorage(uri, implementation="redispy", key_prefix=settings.redis_key_prefix)
+        return RedisStorage(
+            uri,
+            implementation="redispy",
+            key_prefix=settings.redis_key_prefix,
+            # Every failure arrives as `limits.errors.StorageError`: a 503 (errors.py).
+            wrap_exceptions=True,
+            **_redis_client_options(settings),
+        )
     return MemoryStorage()
+
+
+def _redis_client_options(settings: Settings) -> dict[str, Any]:
+    """A Redis that is away fails the request fast; one that came back is used at once.
+
+    redis-py's clients made from a URL never retry: after a Redis restart each pooled
+    connection failed one request before it was replaced. One immediate retry on a
+    connection error reconnects a stale connection; a Redis that is really down fails
+    the retry as fast (connection refused) and the request answers 503. Timeouts are not
+    retried, so a Redis that hangs costs one timeout, not several.
+    """
+    return {
+        "socket_timeout": settings.redis_socket_timeout_seconds,
+        "socket_connect_timeout": settings.redis_socket_timeout_seconds,
+        "retry": Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+    }
 
 
 class RequestLimits:

@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -112,58 +112,113 @@ class LockoutPolicy:
         return min(doubled, self.max_lockout_seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One password verification, reserved before the hash runs; settle it with
+    `LoginLockout.failed` or `LoginLockout.succeeded`."""
+
+    subject: str
+    position: int  # among the attempts since this subject's last lockout or success
+
+
 class LoginLockout:
     """Failed logins counted per normalized email, whether or not the account exists,
-    so that a lockout reveals nothing about which addresses are registered."""
+    so that a lockout reveals nothing about which addresses are registered.
+
+    Every attempt is counted *before* its password is verified (reserve, then settle):
+    the check and the count are one atomic `incr`, so a burst of concurrent guesses gets
+    at most `max_failures` verifications before the lock, in memory and in Redis alike.
+
+    A subject is either an email, or an email together with a client address from which
+    the account has signed in before (a known source). A known source keeps counters of
+    its own, so a stranger who locks the email out does not lock the owner out.
+    """
 
     def __init__(self, policy: LockoutPolicy, storage: Storage) -> None:
         self.policy = policy
         self._storage = storage
-        self._limiter = MovingWindowRateLimiter(storage)
-        self._failures = RateLimitItemPerSecond(policy.max_failures, policy.window_seconds)
 
     @staticmethod
-    def _keys(email: str) -> tuple[str, str, str]:
-        hashed = _email_key(email)
-        return f"lock:{hashed}", f"lock-level:{hashed}", f"lock-consecutive:{hashed}"
+    def email_subject(email: str) -> str:
+        return f"email:{_email_key(email)}"
 
-    async def retry_after(self, email: str, *, stored_consecutive: int = 0) -> int | None:
-        """Seconds until this email may try again, or None when it is not locked.
+    @staticmethod
+    def source_subject(email: str, ip: str) -> str:
+        return f"source:{_email_key(email + chr(0) + ip)}"
+
+    @staticmethod
+    def _keys(subject: str) -> tuple[str, str, str, str]:
+        return (
+            f"lock:{subject}",
+            f"lock-level:{subject}",
+            f"lock-attempts:{subject}",
+            f"lock-consecutive:{subject}",
+        )
+
+    def _refusal(self, retry_after: int) -> TooManyAttempts:
+        metrics.LOGINS.labels("locked").inc()
+        return TooManyAttempts(
+            retry_after=retry_after,
+            limit=self.policy.max_failures,
+            detail=f"Too many failed sign-ins; try again in {retry_after} seconds.",
+        )
+
+    async def reserve(
+        self, subject: str, *, stored_consecutive: int = 0, reset_only: bool = True
+    ) -> Attempt:
+        """Take one verification slot, or raise `TooManyAttempts`.
 
         `stored_consecutive` is the account's durable failure count from the database;
         past the consecutive limit only a password reset unlocks it (NIST SP 800-63B).
+        Refusals during a lockout add nothing to the consecutive counts. A known source
+        is held to the lockouts only (`reset_only=False`): NIST SP 800-63B §5.2.2 allows
+        trusting addresses the subscriber has authenticated from before.
         """
-        lock_key, _level_key, consecutive_key = self._keys(email)
-        consecutive = max(stored_consecutive, await self._storage.get(consecutive_key))
-        if consecutive >= self.policy.max_consecutive_failures:
-            return self.policy.max_lockout_seconds
+        lock_key, level_key, attempts_key, consecutive_key = self._keys(subject)
         if await self._storage.get(lock_key) > 0:
             remaining = await self._storage.get_expiry(lock_key) - time.time()
-            return max(1, math.ceil(remaining))
-        return None
+            raise self._refusal(max(1, math.ceil(remaining)))
+        position = await self._storage.incr(attempts_key, self.policy.window_seconds)
+        if position > self.policy.max_failures:
+            # The attempt holding the last slot is still being verified; if it fails,
+            # it starts this lockout.
+            level = await self._storage.get(level_key)
+            raise self._refusal(self.policy.lockout_seconds(level + 1))
+        if reset_only:
+            consecutive = await self._storage.incr(consecutive_key, CONSECUTIVE_FAILURES_TTL)
+            limit = self.policy.max_consecutive_failures
+            if consecutive > limit or stored_consecutive >= limit:
+                raise self._refusal(self.policy.max_lockout_seconds)
+        return Attempt(subject=subject, position=position)
 
-    async def record_failure(self, email: str) -> int | None:
-        """Count a failure; return the lockout in seconds when this failure starts one."""
-        lock_key, level_key, consecutive_key = self._keys(email)
-        await self._storage.incr(consecutive_key, CONSECUTIVE_FAILURES_TTL)
-        if await self._limiter.hit(self._failures, "login-failures", _email_key(email)):
-            stats = await self._limiter.get_window_stats(
-                self._failures, "login-failures", _email_key(email)
-            )
-            if stats.remaining > 0:
-                return None
+    async def failed(self, attempt: Attempt) -> int | None:
+        """Settle a wrong password; return the lockout in seconds when this one starts it.
+
+        Only the attempt that held the last slot can start a lockout, so concurrent
+        failures start exactly one.
+        """
+        if attempt.position != self.policy.max_failures:
+            return None
+        lock_key, level_key, attempts_key, _consecutive_key = self._keys(attempt.subject)
         level = await self._storage.incr(
             level_key, self.policy.window_seconds + self.policy.max_lockout_seconds
         )
         seconds = self.policy.lockout_seconds(level)
         await self._storage.clear(lock_key)
         await self._storage.incr(lock_key, seconds)
-        # A fresh count after each lockout: the next one comes after as many failures.
-        await self._limiter.clear(self._failures, "login-failures", _email_key(email))
+        # Locked first, then a fresh count: the next lockout comes after as many failures.
+        await self._storage.clear(attempts_key)
         return seconds
 
-    async def reset(self, email: str) -> None:
-        """A success or a password reset: forget every failure of this email."""
-        for key in self._keys(email):
+    async def succeeded(self, attempt: Attempt, *, email: str) -> None:
+        """The right password, from anywhere, resets the email's counts (DESIGN.md §6)."""
+        for subject in {attempt.subject, self.email_subject(email)}:
+            await self.clear(subject)
+
+    async def clear(self, subject: str) -> None:
+        for key in self._keys(subject):
             await self._storage.clear(key)
-        await self._limiter.clear(self._failures, "login-failures", _email_key(email))
+
+    async def reset(self, email: str) -> None:
+        """A password reset: forget every failure of this email."""
+        await self.clear(self.email_subject(email))

@@ -42,8 +42,10 @@ async def reserve_password_check(
     so a stranger's burst cannot lock the owner out (docs/security.md).
     """
     ip = context.ip
-    if ip is not None and await signed_in_from(db, email=email, ip=ip, settings=settings):
-        return await lockout.reserve(lockout.source_subject(email, ip), reset_only=False)
+    known = ip is not None and await signed_in_from(db, email=email, ip=ip, settings=settings)
+    if known and ip is not None and user is not None:
+        generation = user.password_changed_at.isoformat()
+        return await lockout.reserve(lockout.source_subject(email, ip, generation))
     return await lockout.reserve(
         lockout.email_subject(email),
         stored_consecutive=user.failed_login_count if user else 0,

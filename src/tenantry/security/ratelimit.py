@@ -118,16 +118,20 @@ class Attempt:
     `LoginLockout.failed` or `LoginLockout.succeeded`."""
 
     subject: str
-    position: int  # among the attempts since this subject's last lockout or success
+    epoch: int  # the run of attempts it belongs to; a lockout or a success ends a run
+    position: int  # its place in that run
 
 
 class LoginLockout:
     """Failed logins counted per normalized email, whether or not the account exists,
     so that a lockout reveals nothing about which addresses are registered.
 
-    Every attempt is counted *before* its password is verified (reserve, then settle):
-    the check and the count are one atomic `incr`, so a burst of concurrent guesses gets
-    at most `max_failures` verifications before the lock, in memory and in Redis alike.
+    Every attempt takes a numbered slot *before* its password is verified (reserve,
+    then settle). Slots come from one atomic `incr`, so a burst of concurrent guesses
+    gets at most `max_failures` verifications, in memory and in Redis alike; the attempt
+    holding the last slot starts the lockout if it fails. Slots are counted per epoch:
+    a lockout or a success starts a new epoch instead of clearing a counter, so a slot
+    taken in a race with the lockout can never be counted into the next run.
 
     A subject is either an email, or an email together with a client address from which
     the account has signed in before (a known source). A known source keeps counters of
@@ -143,17 +147,10 @@ class LoginLockout:
         return f"email:{_email_key(email)}"
 
     @staticmethod
-    def source_subject(email: str, ip: str) -> str:
-        return f"source:{_email_key(email + chr(0) + ip)}"
-
-    @staticmethod
-    def _keys(subject: str) -> tuple[str, str, str, str]:
-        return (
-            f"lock:{subject}",
-            f"lock-level:{subject}",
-            f"lock-attempts:{subject}",
-            f"lock-consecutive:{subject}",
-        )
+    def source_subject(email: str, ip: str, generation: str) -> str:
+        """`generation` changes with the password, so a reset starts every known source
+        afresh without having to find their keys."""
+        return f"source:{_email_key(chr(0).join((email, ip, generation)))}"
 
     def _refusal(self, retry_after: int) -> TooManyAttempts:
         metrics.LOGINS.labels("locked").inc()
@@ -163,51 +160,63 @@ class LoginLockout:
             detail=f"Too many failed sign-ins; try again in {retry_after} seconds.",
         )
 
-    async def reserve(
-        self, subject: str, *, stored_consecutive: int = 0, reset_only: bool = True
-    ) -> Attempt:
+    async def _lock_refusal(self, subject: str) -> TooManyAttempts | None:
+        lock_key = f"lock:{subject}"
+        if await self._storage.get(lock_key) <= 0:
+            return None
+        remaining = await self._storage.get_expiry(lock_key) - time.time()
+        return self._refusal(max(1, math.ceil(remaining)))
+
+    async def reserve(self, subject: str, *, stored_consecutive: int = 0) -> Attempt:
         """Take one verification slot, or raise `TooManyAttempts`.
 
         `stored_consecutive` is the account's durable failure count from the database;
         past the consecutive limit only a password reset unlocks it (NIST SP 800-63B).
-        Refusals during a lockout add nothing to the consecutive counts. A known source
-        is held to the lockouts only (`reset_only=False`): NIST SP 800-63B §5.2.2 allows
-        trusting addresses the subscriber has authenticated from before.
+        Refusals during a lockout add nothing to the consecutive counts.
         """
-        lock_key, level_key, attempts_key, consecutive_key = self._keys(subject)
-        if await self._storage.get(lock_key) > 0:
-            remaining = await self._storage.get_expiry(lock_key) - time.time()
-            raise self._refusal(max(1, math.ceil(remaining)))
+        if refusal := await self._lock_refusal(subject):
+            raise refusal
+        epoch = await self._storage.get(f"lock-epoch:{subject}")
+        attempts_key = f"lock-attempts:{subject}:{epoch}"
         position = await self._storage.incr(attempts_key, self.policy.window_seconds)
+        if refusal := await self._lock_refusal(subject):
+            # A lockout began after the first look: the epoch read may already be the
+            # one after it, whose slots belong to the attempts once it ends.
+            await self._storage.incr(attempts_key, self.policy.window_seconds, amount=-1)
+            raise refusal
         if position > self.policy.max_failures:
             # The attempt holding the last slot is still being verified; if it fails,
             # it starts this lockout.
-            level = await self._storage.get(level_key)
+            level = await self._storage.get(f"lock-level:{subject}")
             raise self._refusal(self.policy.lockout_seconds(level + 1))
-        if reset_only:
-            consecutive = await self._storage.incr(consecutive_key, CONSECUTIVE_FAILURES_TTL)
-            limit = self.policy.max_consecutive_failures
-            if consecutive > limit or stored_consecutive >= limit:
-                raise self._refusal(self.policy.max_lockout_seconds)
-        return Attempt(subject=subject, position=position)
+        consecutive = await self._storage.incr(
+            f"lock-consecutive:{subject}", CONSECUTIVE_FAILURES_TTL
+        )
+        limit = self.policy.max_consecutive_failures
+        if consecutive > limit or stored_consecutive >= limit:
+            raise self._refusal(self.policy.max_lockout_seconds)
+        return Attempt(subject=subject, epoch=epoch, position=position)
 
     async def failed(self, attempt: Attempt) -> int | None:
         """Settle a wrong password; return the lockout in seconds when this one starts it.
 
-        Only the attempt that held the last slot can start a lockout, so concurrent
-        failures start exactly one.
+        Only the attempt that held the last slot of the current epoch starts a lockout,
+        so concurrent failures start exactly one.
         """
+        subject = attempt.subject
         if attempt.position != self.policy.max_failures:
             return None
-        lock_key, level_key, attempts_key, _consecutive_key = self._keys(attempt.subject)
+        if await self._storage.get(f"lock-epoch:{subject}") != attempt.epoch:
+            return None  # a success came first
         level = await self._storage.incr(
-            level_key, self.policy.window_seconds + self.policy.max_lockout_seconds
+            f"lock-level:{subject}", self.policy.window_seconds + self.policy.max_lockout_seconds
         )
         seconds = self.policy.lockout_seconds(level)
+        lock_key = f"lock:{subject}"
         await self._storage.clear(lock_key)
         await self._storage.incr(lock_key, seconds)
-        # Locked first, then a fresh count: the next lockout comes after as many failures.
-        await self._storage.clear(attempts_key)
+        # Locked first, then a new epoch: the next lockout comes after as many failures.
+        await self._storage.incr(f"lock-epoch:{subject}", CONSECUTIVE_FAILURES_TTL)
         return seconds
 
     async def succeeded(self, attempt: Attempt, *, email: str) -> None:
@@ -216,8 +225,9 @@ class LoginLockout:
             await self.clear(subject)
 
     async def clear(self, subject: str) -> None:
-        for key in self._keys(subject):
-            await self._storage.clear(key)
+        await self._storage.incr(f"lock-epoch:{subject}", CONSECUTIVE_FAILURES_TTL)
+        for key in ("lock", "lock-level", "lock-consecutive"):
+            await self._storage.clear(f"{key}:{subject}")
 
     async def reset(self, email: str) -> None:
         """A password reset: forget every failure of this email."""

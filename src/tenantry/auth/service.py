@@ -42,8 +42,9 @@ async def reserve_password_check(
     so a stranger's burst cannot lock the owner out (docs/security.md).
     """
     ip = context.ip
+    # Asked for unknown emails too, so both take the same queries.
     known = ip is not None and await signed_in_from(db, email=email, ip=ip, settings=settings)
-    if known and ip is not None and user is not None:
+    if known and ip and user:
         generation = user.password_changed_at.isoformat()
         return await lockout.reserve(lockout.source_subject(email, ip, generation))
     return await lockout.reserve(

@@ -230,3 +230,20 @@ async def test_current_password_guesses_count_against_the_per_ip_login_limit(
         # One login and 19 guesses fill the 20 per minute.
         assert Counter(r.status_code for r in responses) == {400: 19, 429: 11}
         assert {r.json()["code"] for r in responses if r.status_code == 429} == {"rate_limited"}
+
+
+async def test_concurrent_right_passwords_are_told_to_retry_at_once_and_then_get_in(
+    app_client: AppClient, store: dict[str, str]
+) -> None:
+    """Ten workers of one API client asking for tokens at the same moment: the slots
+    in flight are counted like failures, but nobody is locked out for it."""
+    async with app_client(**store) as (_app, http):
+        user = await register(http)
+        grant = {"grant_type": "password", "username": user["email"], "password": PASSWORD}
+
+        responses = await asyncio.gather(*(http.post("/auth/token", data=grant) for _ in range(10)))
+
+        refused = [r for r in responses if r.status_code != 200]
+        assert {(r.status_code, r.headers["retry-after"]) for r in refused} <= {(429, "1")}
+        for _ in refused:
+            assert (await http.post("/auth/token", data=grant)).status_code == 200

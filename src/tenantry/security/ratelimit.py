@@ -185,10 +185,10 @@ class LoginLockout:
             await self._storage.incr(attempts_key, self.policy.window_seconds, amount=-1)
             raise refusal
         if position > self.policy.max_failures:
-            # The attempt holding the last slot is still being verified; if it fails,
-            # it starts this lockout.
-            level = await self._storage.get(f"lock-level:{subject}")
-            raise self._refusal(self.policy.lockout_seconds(level + 1))
+            # Every slot is held by an attempt still being verified: if the last one
+            # fails it starts the lockout, if any succeeds the count starts afresh. A
+            # client that only sent several right passwords at once gets in on a retry.
+            raise self._refusal(1)
         consecutive = await self._storage.incr(
             f"lock-consecutive:{subject}", CONSECUTIVE_FAILURES_TTL
         )

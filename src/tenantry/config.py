@@ -220,6 +220,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Consecutive failures after which only a password reset unlocks the account.",
     )
+    login_known_source_max_age_seconds: int = Field(
+        90 * 24 * 3600,
+        ge=0,
+        description="A client IP that started a session of the account within this time "
+        "has lockout counters of its own and no reset-only lock; 0 trusts no address.",
+    )
     email_verification_required: bool = Field(
         False, description="Refuse login (`403 email_not_verified`) until the email is verified."
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -122,6 +123,22 @@ async def test_reset_token_works_only_once(client: httpx.AsyncClient, mailbox: M
     assert (await reset(client, token)).status_code == 204
     assert_invalid_token(await reset(client, token, "yet another passphrase 7"))
     await login(client, user["email"], NEW_PASSWORD)
+
+
+async def test_fifty_concurrent_resets_with_one_link_spend_it_once(
+    client: httpx.AsyncClient, mailbox: MailSink
+) -> None:
+    user = await register(client)
+    token = await mailed_reset_token(client, mailbox, user["email"])
+
+    responses = await asyncio.gather(
+        *(reset(client, token, f"concurrent passphrase {n}") for n in range(50))
+    )
+
+    statuses = [response.status_code for response in responses]
+    assert sorted(statuses) == [204] + [400] * 49
+    winner = statuses.index(204)
+    await login(client, user["email"], f"concurrent passphrase {winner}")
 
 
 async def test_expired_reset_token_is_refused(

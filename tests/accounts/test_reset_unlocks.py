@@ -8,9 +8,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.users.models import User
-from tests.accounts.conftest import MailSink
+from tests.accounts.conftest import MailSink, client_for, smtp_settings
 from tests.accounts.test_password_reset import NEW_PASSWORD, mailed_reset_token, reset
-from tests.conftest import PASSWORD, register
+from tests.conftest import PASSWORD, register, unique_email
 
 
 async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -41,3 +41,25 @@ async def test_only_a_reset_unlocks_after_the_consecutive_failure_limit(
     assert (await reset(client, token)).status_code == 204
 
     assert (await _login(client, user["email"], NEW_PASSWORD)).status_code == 200
+
+
+async def test_a_reset_also_unlocks_an_address_the_owner_signed_in_from(
+    migrated_url: str, smtp_server: tuple[MailSink, int], mailbox: MailSink
+) -> None:
+    """A known source keeps counters of its own; a reset starts them afresh too."""
+    _sink, port = smtp_server
+    settings = smtp_settings(
+        migrated_url, port, login_max_failures=1000, login_max_consecutive_failures=3
+    )
+    async with client_for(settings) as client:
+        email = unique_email()
+        await register(client, email)
+        assert (await _login(client, email, PASSWORD)).status_code == 200
+        statuses = [(await _login(client, email, "wrong password 1")).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        assert (await _login(client, email, PASSWORD)).status_code == 429
+
+        token = await mailed_reset_token(client, mailbox, email)
+        assert (await reset(client, token)).status_code == 204
+
+        assert (await _login(client, email, NEW_PASSWORD)).status_code == 200

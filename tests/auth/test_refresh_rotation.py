@@ -185,12 +185,12 @@ async def test_concurrent_refreshes_with_one_token_never_fork_the_family(
     pair = await password_grant(client, account["email"])
 
     responses = await asyncio.gather(
-        *(refresh_grant(client, pair["refresh_token"]) for _ in range(20))
+        *(refresh_grant(client, pair["refresh_token"]) for _ in range(50))
     )
 
     statuses = [response.status_code for response in responses]
-    assert 500 not in statuses
-    assert statuses.count(200) >= 1
+    # Within the reuse interval every retry gets the family's current pair.
+    assert statuses == [200] * 50, [r.text for r in responses if r.status_code != 200]
     minted = {
         response.json()["refresh_token"] for response in responses if response.status_code == 200
     }

@@ -117,7 +117,8 @@ export interface paths {
         /**
          * Change Password
          * @description Change the password; every other session ends, this one stays signed in.
-         *     A wrong current password is `400 invalid_current_password` (the session is fine).
+         *     A wrong current password is `400 invalid_current_password` (the session is fine);
+         *     guesses count against the login limits and lockout (`429`).
          */
         post: operations["change_password_auth_password_change_post"];
         delete?: never;
@@ -1591,6 +1592,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

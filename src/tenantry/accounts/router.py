@@ -80,7 +80,9 @@ async def reset_password(
 
 
 @router.post(
-    "/password/change", status_code=status.HTTP_204_NO_CONTENT, responses=problems(400, 401, 422)
+    "/password/change",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(400, 401, 422, 429),
 )
 async def change_password(
     body: ChangePasswordRequest,
@@ -88,10 +90,14 @@ async def change_password(
     db: DbSession,
     settings: AppSettings,
     hasher: Hasher,
+    limits: Limits,
+    lockout: Lockout,
     context: Context,
 ) -> None:
     """Change the password; every other session ends, this one stays signed in.
-    A wrong current password is `400 invalid_current_password` (the session is fine)."""
+    A wrong current password is `400 invalid_current_password` (the session is fine);
+    guesses count against the login limits and lockout (`429`)."""
+    await limits.hit("login", context.ip)
     await service.change_password(
         db,
         principal=principal,
@@ -99,6 +105,7 @@ async def change_password(
         new_password=body.new_password,
         settings=settings,
         hasher=hasher,
+        lockout=lockout,
         context=context,
     )
 

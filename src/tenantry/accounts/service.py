@@ -17,6 +17,7 @@ from tenantry.accounts.exceptions import InvalidAccountToken, InvalidCurrentPass
 from tenantry.accounts.mailer import MailSender, OutgoingMail, render_mail
 from tenantry.accounts.tokens import Purpose
 from tenantry.auth.principal import Principal, SignedInUser
+from tenantry.auth.service import reserve_password_check, settle_password_failure
 from tenantry.auth.sessions import revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import release_connection, utcnow
@@ -25,7 +26,7 @@ from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout
 from tenantry.users.models import User
-from tenantry.users.service import validate_new_password
+from tenantry.users.service import clear_failed_logins, validate_new_password
 
 log = structlog.get_logger("tenantry.accounts")
 
@@ -189,12 +190,19 @@ async def change_password(
     new_password: str,
     settings: Settings,
     hasher: PasswordHasher,
+    lockout: LoginLockout,
     context: RequestContext,
 ) -> None:
-    """Replace the password of a signed-in user; every other session ends, this one stays."""
+    """Replace the password of a signed-in user; every other session ends, this one stays.
+
+    The current password is guessed like a login's: it counts against the same lockout.
+    """
     user = await db.get(User, principal.user.id)
     if user is None:
         raise InvalidToken()
+    attempt = await reserve_password_check(
+        db, email=user.email, user=user, settings=settings, lockout=lockout, context=context
+    )
     await release_connection(db)  # no pooled connection held while bcrypt runs
     valid, _ = await hasher.verify(current_password, user.password_hash)
     if not valid:
@@ -208,8 +216,12 @@ async def change_password(
             target_id=user.id,
             details={"reason": "invalid_current_password"},
         )
-        await db.commit()
+        await settle_password_failure(
+            db, user=user, email=user.email, attempt=attempt, lockout=lockout, context=context
+        )
         raise InvalidCurrentPassword()
+    await lockout.succeeded(attempt, email=user.email)
+    await clear_failed_logins(db, user.id)
     validate_new_password(new_password, email=user.email, settings=settings)
     user.password_hash = await hasher.hash(new_password)
     user.password_changed_at = utcnow()

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry import audit
 from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials
 from tenantry.auth.models import Session
-from tenantry.auth.sessions import start_session
+from tenantry.auth.sessions import signed_in_from, start_session
 from tenantry.config import Settings
 from tenantry.db import release_connection
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
-from tenantry.security.ratelimit import LoginLockout, TooManyAttempts
+from tenantry.security.ratelimit import Attempt, LoginLockout
 from tenantry.users import service as users
 from tenantry.users.models import User
 
@@ -23,6 +23,72 @@ from tenantry.users.models import User
 class SignedIn:
     user: User
     session: Session
+
+
+async def reserve_password_check(
+    db: AsyncSession,
+    *,
+    email: str,
+    user: User | None,
+    settings: Settings,
+    lockout: LoginLockout,
+    context: RequestContext,
+) -> Attempt:
+    """Count a password check before it runs, or raise `TooManyAttempts`.
+
+    Login, the password grant and every route that checks a current password share
+    these counters. Guesses from a stranger count against the email; guesses from an
+    address the account has signed in from before count against that address alone,
+    so a stranger's burst cannot lock the owner out (docs/security.md).
+    """
+    ip = context.ip
+    # Asked for unknown emails too, so both take the same queries.
+    known = ip is not None and await signed_in_from(db, email=email, ip=ip, settings=settings)
+    if known and ip and user:
+        generation = user.password_changed_at.isoformat()
+        return await lockout.reserve(lockout.source_subject(email, ip, generation))
+    return await lockout.reserve(
+        lockout.email_subject(email),
+        stored_consecutive=user.failed_login_count if user else 0,
+    )
+
+
+async def settle_password_failure(
+    db: AsyncSession,
+    *,
+    user: User | None,
+    email: str,
+    attempt: Attempt,
+    lockout: LoginLockout,
+    context: RequestContext,
+) -> None:
+    """Keep a wrong password counted, audit it (and the lockout it starts), and commit."""
+    consecutive = await users.count_failed_login(db, user.id) if user is not None else None
+    locked_for = await lockout.failed(attempt)
+    if locked_for is not None:
+        metrics.LOCKOUTS.inc()
+        audit.record(
+            db,
+            action="auth.locked",
+            outcome="failure",
+            context=context,
+            actor_user_id=user.id if user else None,
+            target_type="user",
+            target_id=user.id if user else None,
+            details={"email": email, "seconds": locked_for},
+        )
+    if consecutive == lockout.policy.max_consecutive_failures:
+        audit.record(
+            db,
+            action="auth.locked",
+            outcome="failure",
+            context=context,
+            actor_user_id=user.id if user else None,
+            target_type="user",
+            target_id=user.id if user else None,
+            details={"email": email, "reset_required": True},
+        )
+    await db.commit()
 
 
 async def authenticate(
@@ -43,27 +109,35 @@ async def authenticate(
     locked even the right password is refused.
     """
     user = await users.get_by_email(db, email)
-    retry_after = await lockout.retry_after(
-        email, stored_consecutive=user.failed_login_count if user else 0
+    attempt = await reserve_password_check(
+        db, email=email, user=user, settings=settings, lockout=lockout, context=context
     )
-    if retry_after is not None:
-        metrics.LOGINS.labels("locked").inc()
-        raise TooManyAttempts(
-            retry_after=retry_after,
-            limit=lockout.policy.max_failures,
-            detail=f"Too many failed sign-ins; try again in {retry_after} seconds.",
-        )
     await release_connection(db)
     valid, new_hash = await hasher.verify(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
-        await _record_failure(db, user=user, email=email, lockout=lockout, context=context)
+        audit.record(
+            db,
+            action="auth.login.failed",
+            outcome="failure",
+            context=context,
+            actor_user_id=user.id if user else None,
+            target_type="user",
+            target_id=user.id if user else None,
+            details={"email": email},
+        )
+        metrics.LOGINS.labels("invalid_credentials").inc()
+        await settle_password_failure(
+            db, user=user, email=email, attempt=attempt, lockout=lockout, context=context
+        )
         raise InvalidCredentials()
+    # The password is proven either way: the reserved slot is not a failure.
+    await lockout.succeeded(attempt, email=email)
     if settings.email_verification_required and user.email_verified_at is None:
         metrics.LOGINS.labels("email_not_verified").inc()
         raise EmailNotVerified("Verify your email address before signing in.")
     if new_hash is not None:
         user.password_hash = new_hash
-    user.failed_login_count = 0
+    await users.clear_failed_logins(db, user.id)
     session = start_session(db, user_id=user.id, settings=settings, context=context)
     await db.flush()
     audit.record(
@@ -76,45 +150,7 @@ async def authenticate(
     )
     await db.commit()
     metrics.LOGINS.labels("success").inc()
-    await lockout.reset(email)
     return SignedIn(user=user, session=session)
-
-
-async def _record_failure(
-    db: AsyncSession,
-    *,
-    user: User | None,
-    email: str,
-    lockout: LoginLockout,
-    context: RequestContext,
-) -> None:
-    if user is not None:
-        user.failed_login_count += 1
-    audit.record(
-        db,
-        action="auth.login.failed",
-        outcome="failure",
-        context=context,
-        actor_user_id=user.id if user else None,
-        target_type="user",
-        target_id=user.id if user else None,
-        details={"email": email},
-    )
-    metrics.LOGINS.labels("invalid_credentials").inc()
-    locked_for = await lockout.record_failure(email)
-    if locked_for is not None:
-        metrics.LOCKOUTS.inc()
-        audit.record(
-            db,
-            action="auth.locked",
-            outcome="failure",
-            context=context,
-            actor_user_id=user.id if user else None,
-            target_type="user",
-            target_id=user.id if user else None,
-            details={"email": email, "seconds": locked_for},
-        )
-    await db.commit()
 
 
 async def owns_live_session(db: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
@@ -15,6 +15,23 @@ from tenantry.config import Settings
 from tenantry.db import utcnow
 from tenantry.pagination import PageParams, encode_cursor
 from tenantry.request_context import RequestContext
+from tenantry.users.models import User
+
+
+async def signed_in_from(db: AsyncSession, *, email: str, ip: str, settings: Settings) -> bool:
+    """Whether the account of `email` started a session from `ip` lately.
+
+    Asked the same way, in one query, whether or not the email is registered.
+    """
+    since = utcnow() - timedelta(seconds=settings.login_known_source_max_age_seconds)
+    known = await db.scalar(
+        select(
+            exists()
+            .where(Session.user_id == User.id)
+            .where(User.email == email, Session.ip == ip, Session.created_at >= since)
+        )
+    )
+    return bool(known)
 
 
 def start_session(

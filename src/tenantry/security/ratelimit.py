@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio.retry import Retry
@@ -141,58 +141,123 @@ class LockoutPolicy:
         return min(doubled, self.max_lockout_seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One password verification, reserved before the hash runs; settle it with
+    `LoginLockout.failed` or `LoginLockout.succeeded`."""
+
+    subject: str
+    epoch: int  # the run of attempts it belongs to; a lockout or a success ends a run
+    position: int  # its place in that run
+
+
 class LoginLockout:
     """Failed logins counted per normalized email, whether or not the account exists,
-    so that a lockout reveals nothing about which addresses are registered."""
+    so that a lockout reveals nothing about which addresses are registered.
+
+    Every attempt takes a numbered slot *before* its password is verified (reserve,
+    then settle). Slots come from one atomic `incr`, so a burst of concurrent guesses
+    gets at most `max_failures` verifications, in memory and in Redis alike; the attempt
+    holding the last slot starts the lockout if it fails. Slots are counted per epoch:
+    a lockout or a success starts a new epoch instead of clearing a counter, so a slot
+    taken in a race with the lockout can never be counted into the next run.
+
+    A subject is either an email, or an email together with a client address from which
+    the account has signed in before (a known source). A known source keeps counters of
+    its own, so a stranger who locks the email out does not lock the owner out.
+    """
 
     def __init__(self, policy: LockoutPolicy, storage: Storage) -> None:
         self.policy = policy
         self._storage = storage
-        self._limiter = MovingWindowRateLimiter(storage)
-        self._failures = RateLimitItemPerSecond(policy.max_failures, policy.window_seconds)
 
     @staticmethod
-    def _keys(email: str) -> tuple[str, str, str]:
-        hashed = _email_key(email)
-        return f"lock:{hashed}", f"lock-level:{hashed}", f"lock-consecutive:{hashed}"
+    def email_subject(email: str) -> str:
+        return f"email:{_email_key(email)}"
 
-    async def retry_after(self, email: str, *, stored_consecutive: int = 0) -> int | None:
-        """Seconds until this email may try again, or None when it is not locked.
+    @staticmethod
+    def source_subject(email: str, ip: str, generation: str) -> str:
+        """`generation` changes with the password, so a reset starts every known source
+        afresh without having to find their keys."""
+        return f"source:{_email_key(chr(0).join((email, ip, generation)))}"
+
+    def _refusal(self, retry_after: int) -> TooManyAttempts:
+        metrics.LOGINS.labels("locked").inc()
+        return TooManyAttempts(
+            retry_after=retry_after,
+            limit=self.policy.max_failures,
+            detail=f"Too many failed sign-ins; try again in {retry_after} seconds.",
+        )
+
+    async def _lock_refusal(self, subject: str) -> TooManyAttempts | None:
+        lock_key = f"lock:{subject}"
+        if await self._storage.get(lock_key) <= 0:
+            return None
+        remaining = await self._storage.get_expiry(lock_key) - time.time()
+        return self._refusal(max(1, math.ceil(remaining)))
+
+    async def reserve(self, subject: str, *, stored_consecutive: int = 0) -> Attempt:
+        """Take one verification slot, or raise `TooManyAttempts`.
 
         `stored_consecutive` is the account's durable failure count from the database;
         past the consecutive limit only a password reset unlocks it (NIST SP 800-63B).
+        Refusals during a lockout add nothing to the consecutive counts.
         """
-        lock_key, _level_key, consecutive_key = self._keys(email)
-        consecutive = max(stored_consecutive, await self._storage.get(consecutive_key))
-        if consecutive >= self.policy.max_consecutive_failures:
-            return self.policy.max_lockout_seconds
-        if await self._storage.get(lock_key) > 0:
-            remaining = await self._storage.get_expiry(lock_key) - time.time()
-            return max(1, math.ceil(remaining))
-        return None
+        if refusal := await self._lock_refusal(subject):
+            raise refusal
+        epoch = await self._storage.get(f"lock-epoch:{subject}")
+        attempts_key = f"lock-attempts:{subject}:{epoch}"
+        position = await self._storage.incr(attempts_key, self.policy.window_seconds)
+        if refusal := await self._lock_refusal(subject):
+            # A lockout began after the first look: the epoch read may already be the
+            # one after it, whose slots belong to the attempts once it ends.
+            await self._storage.incr(attempts_key, self.policy.window_seconds, amount=-1)
+            raise refusal
+        if position > self.policy.max_failures:
+            # Every slot is held by an attempt still being verified: if the last one
+            # fails it starts the lockout, if any succeeds the count starts afresh. A
+            # client that only sent several right passwords at once gets in on a retry.
+            raise self._refusal(1)
+        consecutive = await self._storage.incr(
+            f"lock-consecutive:{subject}", CONSECUTIVE_FAILURES_TTL
+        )
+        limit = self.policy.max_consecutive_failures
+        if consecutive > limit or stored_consecutive >= limit:
+            raise self._refusal(self.policy.max_lockout_seconds)
+        return Attempt(subject=subject, epoch=epoch, position=position)
 
-    async def record_failure(self, email: str) -> int | None:
-        """Count a failure; return the lockout in seconds when this failure starts one."""
-        lock_key, level_key, consecutive_key = self._keys(email)
-        await self._storage.incr(consecutive_key, CONSECUTIVE_FAILURES_TTL)
-        if await self._limiter.hit(self._failures, "login-failures", _email_key(email)):
-            stats = await self._limiter.get_window_stats(
-                self._failures, "login-failures", _email_key(email)
-            )
-            if stats.remaining > 0:
-                return None
+    async def failed(self, attempt: Attempt) -> int | None:
+        """Settle a wrong password; return the lockout in seconds when this one starts it.
+
+        Only the attempt that held the last slot of the current epoch starts a lockout,
+        so concurrent failures start exactly one.
+        """
+        subject = attempt.subject
+        if attempt.position != self.policy.max_failures:
+            return None
+        if await self._storage.get(f"lock-epoch:{subject}") != attempt.epoch:
+            return None  # a success came first
         level = await self._storage.incr(
-            level_key, self.policy.window_seconds + self.policy.max_lockout_seconds
+            f"lock-level:{subject}", self.policy.window_seconds + self.policy.max_lockout_seconds
         )
         seconds = self.policy.lockout_seconds(level)
+        lock_key = f"lock:{subject}"
         await self._storage.clear(lock_key)
         await self._storage.incr(lock_key, seconds)
-        # A fresh count after each lockout: the next one comes after as many failures.
-        await self._limiter.clear(self._failures, "login-failures", _email_key(email))
+        # Locked first, then a new epoch: the next lockout comes after as many failures.
+        await self._storage.incr(f"lock-epoch:{subject}", CONSECUTIVE_FAILURES_TTL)
         return seconds
 
+    async def succeeded(self, attempt: Attempt, *, email: str) -> None:
+        """The right password, from anywhere, resets the email's counts (DESIGN.md §6)."""
+        for subject in {attempt.subject, self.email_subject(email)}:
+            await self.clear(subject)
+
+    async def clear(self, subject: str) -> None:
+        await self._storage.incr(f"lock-epoch:{subject}", CONSECUTIVE_FAILURES_TTL)
+        for key in ("lock", "lock-level", "lock-consecutive"):
+            await self._storage.clear(f"{key}:{subject}")
+
     async def reset(self, email: str) -> None:
-        """A success or a password reset: forget every failure of this email."""
-        for key in self._keys(email):
-            await self._storage.clear(key)
-        await self._limiter.clear(self._failures, "login-failures", _email_key(email))
+        """A password reset: forget every failure of this email."""
+        await self.clear(self.email_subject(email))

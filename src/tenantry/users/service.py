@@ -36,6 +36,31 @@ async def get_by_email(db: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+async def count_failed_login(db: AsyncSession, user_id: uuid.UUID) -> int:
+    """One more consecutive failure, counted in the database and returned.
+
+    One atomic statement: concurrent failures never overwrite each other's count, and
+    the reset-only lock it feeds outlives a restart of the limits storage.
+    """
+    count = await db.scalar(
+        update(User)
+        .where(User.id == user_id)
+        .values(failed_login_count=User.failed_login_count + 1)
+        .returning(User.failed_login_count)
+        .execution_options(synchronize_session=False)
+    )
+    return int(count or 0)
+
+
+async def clear_failed_logins(db: AsyncSession, user_id: uuid.UUID) -> None:
+    await db.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(failed_login_count=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def get(db: AsyncSession, user_id: uuid.UUID) -> User:
     user = await db.get(User, user_id)
     if user is None:

@@ -400,7 +400,7 @@ async def test_user_agent_is_stored_without_control_characters(client: httpx.Asy
     )
     assert response.status_code == 200, response.text
     sessions = await client.get("/auth/sessions", headers=bearer(response.json()["access_token"]))
-    assert [session["user_agent"] for session in sessions.json()] == [
+    assert [session["user_agent"] for session in sessions.json()["items"]] == [
         "curl\ufffd/8\ufffd\ufffd31m \ufffd[2J"
     ]
 

@@ -7,6 +7,8 @@ errors, Starlette's HTTP errors and any unhandled exception the same way.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -133,11 +135,33 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every documented method of the request's path, for the `Allow` of a 405.
+
+    FastAPI makes one route per method, and Starlette's 405 names only the first route
+    whose path matched, so `Allow` would omit the path's other methods (RFC 9110 §10.2.1
+    wants all of them).
+    """
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _path_pattern(template).fullmatch(request.url.path):
+            methods.update(method.upper() for method in operations)
+    return ", ".join(sorted(methods))
+
+
+@functools.cache
+def _path_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allow := allowed_methods(request)):
+        headers["Allow"] = allow
+    return problem_response(exc.status_code, code, detail=detail, headers=headers)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:

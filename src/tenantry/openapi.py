@@ -43,6 +43,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # These two answer errors as RFC 6749 §5.2 says, not as problem+json.
 OAUTH_PATHS = frozenset({"/auth/token", "/auth/revoke"})
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+BAD_REQUEST = {"description": HTTPStatus.BAD_REQUEST.phrase}
 
 
 def problem_details_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -68,6 +69,10 @@ def problem_details_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         components["Problem"] = problem
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
+                if "requestBody" in operation and path not in OAUTH_PATHS:
+                    # A body that is not UTF-8 never reaches validation: Starlette's
+                    # parser refuses it with 400 `bad_request` before any route runs.
+                    operation["responses"].setdefault("400", BAD_REQUEST)
                 for status, response in operation.get("responses", {}).items():
                     is_error = status[:1] in {"4", "5"}
                     if is_error and (path not in OAUTH_PATHS or status == "422"):

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditFilters
 from tenantry.auth.dependencies import Superuser
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would read `0.5` or `1700000000` as Unix time: the document says ISO 8601.
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an ISO 8601 date and time with a time zone")
+    return value
+
+
+# AwareDatetime: a timestamp without a zone is ambiguous, so it is a 422.
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
 
 
 async def audit_filters(
@@ -25,13 +37,12 @@ async def audit_filters(
     actor: Annotated[
         uuid.UUID | None, Query(description="Only events caused by this user id.")
     ] = None,
-    # AwareDatetime: a timestamp without a zone is ambiguous, so it is a 422.
     since: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="ISO 8601 with a time zone; events at or after this instant."),
     ] = None,
     until: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="ISO 8601 with a time zone; events strictly before this instant."),
     ] = None,
 ) -> AuditFilters:

@@ -5,27 +5,24 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.organizations.permissions import Permission
-from tenantry.users.schemas import Email, StrictBody
+from tenantry.users.schemas import VISIBLE_TEXT, Email, StrictBody, omittable
 
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-# No control characters: names travel into mail headers and log lines.
+# No control characters: names travel into mail headers and log lines. The documented
+# constraints hold for the text as sent; surrounding whitespace is trimmed afterwards.
 OrganizationName = Annotated[
     str,
-    BeforeValidator(_strip),
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_TEXT),
+    AfterValidator(str.strip),
 ]
 # Lower-case words joined by single hyphens: safe in a URL path without encoding.
 Slug = Annotated[
@@ -33,14 +30,12 @@ Slug = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
 ]
 RoleName = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
+    str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")
 ]
 Description = Annotated[
     str,
-    BeforeValidator(_strip),
     StringConstraints(max_length=500, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$"),
+    AfterValidator(str.strip),
 ]
 
 
@@ -58,8 +53,8 @@ def _refuse_nulls(body: StrictBody, fields: tuple[str, ...]) -> None:
 class OrganizationUpdate(StrictBody):
     """Only the fields sent change."""
 
-    name: OrganizationName | None = None
-    slug: Slug | None = None
+    name: OrganizationName | SkipJsonSchema[None] = omittable()
+    slug: Slug | SkipJsonSchema[None] = omittable()
 
     @model_validator(mode="after")
     def _no_nulls(self) -> OrganizationUpdate:
@@ -123,9 +118,11 @@ class RoleCreate(StrictBody):
 class RoleUpdate(StrictBody):
     """Only the fields sent change; `description` may be cleared with null."""
 
-    name: RoleName | None = None
+    name: RoleName | SkipJsonSchema[None] = omittable()
     description: Description | None = None
-    permissions: list[Permission] | None = Field(None, max_length=len(Permission))
+    permissions: (
+        Annotated[list[Permission], Field(max_length=len(Permission))] | SkipJsonSchema[None]
+    ) = omittable()
 
     @model_validator(mode="after")
     def _no_nulls(self) -> RoleUpdate:

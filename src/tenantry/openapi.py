@@ -60,7 +60,7 @@ def link(method: str, path: str, **parameters: str) -> dict[str, Any]:
 
 
 def _item_links(
-    noun: str, path: str, *, writes: dict[str, str] | None = None, **parameters: str
+    noun: str, path: str, parameters: dict[str, str], writes: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Links to read, update and delete one thing; `writes` adds parameters (If-Match)
     that only the update and the delete take."""
@@ -86,7 +86,7 @@ _VERSION = {"header.if-match": "$response.header.ETag"}
 # a client (and schemathesis' stateful run) can follow a product from birth to death.
 LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
     ("post", "/organizations", "201"): {
-        **_item_links("organization", ORG, **_ORG),
+        **_item_links("organization", ORG, _ORG),
         "create_product": link("post", f"{ORG}/products", **_ORG),
         "list_products": link("get", f"{ORG}/products", **_ORG),
         "create_role": link("post", f"{ORG}/roles", **_ORG),
@@ -94,16 +94,14 @@ LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
         "list_members": link("get", f"{ORG}/members", **_ORG),
         "list_audit_events": link("get", f"{ORG}/audit-events", **_ORG),
     },
-    ("get", ORG, "200"): _item_links("organization", ORG, **_ORG),
-    ("patch", ORG, "200"): _item_links("organization", ORG, **_ORG),
-    ("post", f"{ORG}/products", "201"): _item_links(
-        "product", PRODUCT, writes=_VERSION, **_PRODUCT
-    ),
-    ("get", PRODUCT, "200"): _item_links("product", PRODUCT, writes=_VERSION, **_PRODUCT),
-    ("patch", PRODUCT, "200"): _item_links("product", PRODUCT, writes=_VERSION, **_PRODUCT),
-    ("post", f"{ORG}/roles", "201"): _item_links("role", ROLE, **_ROLE),
-    ("patch", ROLE, "200"): _item_links("role", ROLE, **_ROLE),
-    ("post", f"{ORG}/invitations", "201"): _item_links("invitation", INVITATION, **_INVITATION),
+    ("get", ORG, "200"): _item_links("organization", ORG, _ORG),
+    ("patch", ORG, "200"): _item_links("organization", ORG, _ORG),
+    ("post", f"{ORG}/products", "201"): _item_links("product", PRODUCT, _PRODUCT, writes=_VERSION),
+    ("get", PRODUCT, "200"): _item_links("product", PRODUCT, _PRODUCT, writes=_VERSION),
+    ("patch", PRODUCT, "200"): _item_links("product", PRODUCT, _PRODUCT, writes=_VERSION),
+    ("post", f"{ORG}/roles", "201"): _item_links("role", ROLE, _ROLE),
+    ("patch", ROLE, "200"): _item_links("role", ROLE, _ROLE),
+    ("post", f"{ORG}/invitations", "201"): _item_links("invitation", INVITATION, _INVITATION),
 }
 
 

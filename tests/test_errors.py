@@ -78,6 +78,8 @@ async def test_wrong_method_is_405_method_not_allowed(client: httpx.AsyncClient)
         ("/organizations/{org}/products/{id}", "DELETE, GET, PATCH"),
         ("/organizations/{org}", "DELETE, GET, PATCH"),
         ("/auth/login", "POST"),
+        ("/organizations", "GET, POST"),
+        ("/organizations/{org}/roles/x", "DELETE, PATCH"),
     ],
 )
 async def test_405_lists_every_method_of_the_path(
@@ -248,6 +250,26 @@ async def test_every_route_documents_its_error_responses(client: httpx.AsyncClie
         if needs_401 and "401" not in responses:
             missing.append(f"{method.upper()} {path}: 401")
     assert missing == []
+
+
+async def test_a_body_that_is_not_utf8_is_the_documented_400(
+    client: httpx.AsyncClient, user_token: tuple[dict[str, Any], str]
+) -> None:
+    _user, token = user_token
+    response = await client.post(
+        "/organizations",
+        content=b"\xff\xfe{",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert_problem(response, 400, "bad_request")
+    spec = (await client.get("/openapi.json")).json()
+    undocumented = [
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation and "400" not in operation["responses"]
+    ]
+    assert undocumented == []
 
 
 async def test_declared_problem_responses_are_problem_json(client: httpx.AsyncClient) -> None:

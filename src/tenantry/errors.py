@@ -163,8 +163,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else None
     headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
+    if exc.status_code == 405 and (allow := _allowed_methods(request)):
+        headers["Allow"] = allow
     return problem_response(exc.status_code, code, detail=detail, headers=headers)
 
 

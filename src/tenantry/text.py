@@ -24,6 +24,12 @@ from pydantic_core import core_schema
 # Written with escapes, so the OpenAPI document carries patterns ECMAScript reads too.
 _DEL_C1_AND_BIDI = r"\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 SINGLE_LINE_PATTERN = rf"^[^\x00-\x1f{_DEL_C1_AND_BIDI}]*$"
+# The same with one visible character at least: white space alone strips to nothing, so
+# the document must not call it valid where a value is required.
+VISIBLE_LINE_PATTERN = (
+    rf"^[^\x00-\x1f{_DEL_C1_AND_BIDI}]*[^\s\x00-\x1f{_DEL_C1_AND_BIDI}]"
+    rf"[^\x00-\x1f{_DEL_C1_AND_BIDI}]*$"
+)
 MULTI_LINE_PATTERN = rf"^[^\x00-\x09\x0b-\x1f{_DEL_C1_AND_BIDI}]*$"
 _REFUSED = re.compile(rf"[\x00-\x1f{_DEL_C1_AND_BIDI}]")
 
@@ -57,7 +63,7 @@ class SingleLine:
             core_schema.str_schema(
                 min_length=self.min_length,
                 max_length=self.max_length,
-                pattern=SINGLE_LINE_PATTERN,
+                pattern=VISIBLE_LINE_PATTERN if self.min_length else SINGLE_LINE_PATTERN,
             ),
         )
 

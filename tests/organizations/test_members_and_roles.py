@@ -361,6 +361,22 @@ async def test_custom_role_lifecycle(app: Any, client: httpx.AsyncClient, db: As
     assert actions == ["role.created", "role.updated", "role.deleted"]
 
 
+async def test_role_names_are_sent_exactly_as_the_document_says(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    # Trimming made ` admin` (or 50 characters plus a space) valid though the documented
+    # pattern and length say otherwise.
+    owner = await make_user(app)
+    org = await make_org(client, owner)
+    for name in (" catalog", "catalog ", "c" * 50 + " "):
+        response = await client.post(
+            f"/organizations/{org}/roles",
+            json={"name": name, "permissions": []},
+            headers=owner.headers,
+        )
+        assert response.status_code == 422, name
+
+
 async def test_builtin_roles_are_read_only(app: Any, client: httpx.AsyncClient) -> None:
     owner = await make_user(app)
     org = await make_org(client, owner)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.audit.models import AuditEvent
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
 from tenantry.products.models import Product
+from tenantry.users.schemas import VISIBLE_TEXT
 from tests.organizations.factories import (
     ROLE_IDS,
     add_member,
@@ -121,6 +122,9 @@ async def test_bad_bodies_are_422(app: Any, client: httpx.AsyncClient) -> None:
         {"name": "A", "slug": "Not A Slug"},
         {"name": "A", "slug": "-edge-"},
         {"name": "line\nbreak"},
+        {"name": "   "},
+        # Python's strip() would take the control character off; it is refused instead.
+        {"name": "\x1fAcme"},
         {"name": "A", "id": str(uuid.uuid4())},
         {"name": "A", "created_by": str(uuid.uuid4())},
     ):
@@ -225,6 +229,24 @@ async def test_deleting_an_organization_leaves_no_orphaned_rows(
     assert (await client.get(f"/organizations/{kept}", headers=alice.headers)).status_code == 200
     # The audit trail outlives the organization.
     assert (await _actions(db, org))[-1] == "org.deleted"
+
+
+async def test_the_document_states_name_patterns_and_omits_refused_nulls(
+    client: httpx.AsyncClient,
+) -> None:
+    # Patterns beside a validator used to vanish from the document (pydantic drops them).
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert schemas["OrganizationCreate"]["properties"]["name"]["pattern"] == VISIBLE_TEXT
+    assert schemas["RoleCreate"]["properties"]["name"]["pattern"] == "^[a-z0-9][a-z0-9_-]*$"
+    assert "pattern" in schemas["RoleCreate"]["properties"]["description"]["anyOf"][0]
+    # The fields `test_null_for_a_required_field_is_422` refuses as null.
+    for model, field in [
+        ("OrganizationUpdate", "name"),
+        ("OrganizationUpdate", "slug"),
+        ("RoleUpdate", "name"),
+        ("RoleUpdate", "permissions"),
+    ]:
+        assert "anyOf" not in schemas[model]["properties"][field], (model, field)
 
 
 async def test_null_for_a_required_field_is_422(app: Any, client: httpx.AsyncClient) -> None:

@@ -10,7 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
+from tenantry.pagination import encode_cursor
+from tenantry.products.currencies import ACTIVE_CURRENCIES
 from tenantry.products.models import Product
+from tenantry.products.schemas import MAX_PRICE_CENTS
+from tenantry.users.schemas import VISIBLE_TEXT
 from tests.organizations.factories import Actor, add_member, make_org, make_user
 
 VALID = {"name": "Widget", "sku": "W-1", "price_cents": 1999, "currency": "EUR"}
@@ -75,6 +79,9 @@ async def test_create_and_read_with_etag(client: httpx.AsyncClient, owner: Actor
         {"currency": "XAU"},
         {"sku": "s" * 65},
         {"sku": ""},
+        {"sku": " \x1f "},
+        {"is_active": 0},
+        {"is_active": "yes"},
         {"organization_id": str(uuid.uuid4())},
         {"version": 7},
         {"created_by": str(uuid.uuid4())},
@@ -93,6 +100,35 @@ async def test_name_of_200_characters_and_free_product_are_fine(
 ) -> None:
     product = await _create(client, owner, org, name="n" * 200, price_cents=0, sku=None)
     assert (len(product["name"]), product["price_cents"], product["sku"]) == (200, 0, None)
+
+
+async def test_a_whole_number_written_with_a_fraction_is_that_integer(
+    client: httpx.AsyncClient, owner: Actor, org: str
+) -> None:
+    # JSON has one number type: 1999.0 is what the document's `integer` allows.
+    product = await _create(client, owner, org, price_cents=1999.0)
+    assert product["price_cents"] == 1999
+
+
+async def test_surrounding_whitespace_of_name_and_sku_is_trimmed(
+    client: httpx.AsyncClient, owner: Actor, org: str
+) -> None:
+    product = await _create(client, owner, org, name="  Widget  ", sku=" W-2 ")
+    assert (product["name"], product["sku"]) == ("Widget", "W-2")
+
+
+async def test_the_document_lists_the_currencies_and_omits_refused_nulls(
+    client: httpx.AsyncClient,
+) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    create, update = schemas["ProductCreate"]["properties"], schemas["ProductUpdate"]["properties"]
+    assert create["currency"]["enum"] == sorted(ACTIVE_CURRENCIES)
+    assert create["name"]["pattern"] == VISIBLE_TEXT
+    assert create["price_cents"]["maximum"] == MAX_PRICE_CENTS
+    # The fields `test_null_for_a_required_field_is_422` refuses as null.
+    for field in ("name", "price_cents", "currency", "is_active"):
+        assert "anyOf" not in update[field], field
+        assert "default" not in update[field], field
 
 
 async def test_sku_is_unique_within_an_organization_only(
@@ -340,5 +376,12 @@ async def test_bad_cursor_and_limits(client: httpx.AsyncClient, owner: Actor, or
     bad = await client.get(_url(org), params={"cursor": "!!"}, headers=owner.headers)
     assert bad.status_code == 400
     assert bad.json()["code"] == "invalid_cursor"
+    # The decoder skips characters outside base64url; the documented pattern does not.
+    padded = encode_cursor(uuid.uuid4()) + "!!"
+    bad = await client.get(_url(org), params={"cursor": padded}, headers=owner.headers)
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid_cursor"
+    first_page = await client.get(_url(org), params={"cursor": ""}, headers=owner.headers)
+    assert first_page.status_code == 200
     too_many = await client.get(_url(org), params={"limit": 201}, headers=owner.headers)
     assert too_many.status_code == 422

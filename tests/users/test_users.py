@@ -317,3 +317,16 @@ async def test_admin_update_refuses_unknown_fields(
         f"/users/{user['id']}", json={"password_hash": "x"}, headers=bearer(token)
     )
     assert_problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("flag", ["is_active", "is_superuser"])
+async def test_admin_flags_are_booleans_not_numbers_or_words(
+    client: httpx.AsyncClient, db: AsyncSession, flag: str
+) -> None:
+    _operator, token = await make_superuser(client, db)
+    user = await register(client)
+    for value in (0, 1, "no", "true"):
+        response = await client.patch(
+            f"/users/{user['id']}", json={flag: value}, headers=bearer(token)
+        )
+        assert_problem(response, 422, "validation_error")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditFilters
 from tenantry.auth.dependencies import Superuser
@@ -18,8 +19,17 @@ from tenantry.auth.dependencies import Superuser
 # `9999-12-31T23:59:59Z` overflowed Python's calendar (a 500) instead of matching nothing.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would read `0.5` or `1700000000` as Unix time: the document says ISO 8601.
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an ISO 8601 date and time with a time zone")
+    return value
+
+
 # AwareDatetime: a timestamp without a zone is ambiguous, so it is a 422.
-Instant = Annotated[AwareDatetime, Field(ge=EARLIEST, le=LATEST)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only), Field(ge=EARLIEST, le=LATEST)]
 
 
 async def audit_filters(

@@ -148,7 +148,13 @@ async def _grant(
     return JSONResponse(pair.model_dump(), headers=NO_STORE)
 
 
-@router.post("/revoke", responses={200: {"description": "Always, as RFC 7009 §2.2 requires"}})
+@router.post(
+    "/revoke",
+    responses={
+        200: {"description": "Always, as RFC 7009 §2.2 requires"},
+        400: {"model": OAuthError, "description": "RFC 6749 §5.2 error: no `token` sent"},
+    },
+)
 async def revoke(
     db: DbSession,
     refresh_codec: RefreshCodec,

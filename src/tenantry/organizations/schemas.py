@@ -6,21 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.organizations.permissions import Permission
 from tenantry.text import MultiLine, SingleLine
-from tenantry.users.schemas import Email, StrictBody
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
+from tenantry.users.schemas import Email, StrictBody, omittable
 
 OrganizationName = Annotated[str, SingleLine(max_length=200)]
 # Lower-case words joined by single hyphens: safe in a URL path without encoding.
@@ -29,9 +24,7 @@ Slug = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
 ]
 RoleName = Annotated[
-    str,
-    BeforeValidator(_strip),
-    StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
+    str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")
 ]
 Description = Annotated[str, MultiLine(max_length=500)]
 
@@ -50,8 +43,8 @@ def _refuse_nulls(body: StrictBody, fields: tuple[str, ...]) -> None:
 class OrganizationUpdate(StrictBody):
     """Only the fields sent change."""
 
-    name: OrganizationName | None = None
-    slug: Slug | None = None
+    name: OrganizationName | SkipJsonSchema[None] = omittable()
+    slug: Slug | SkipJsonSchema[None] = omittable()
 
     @model_validator(mode="after")
     def _no_nulls(self) -> OrganizationUpdate:
@@ -115,9 +108,11 @@ class RoleCreate(StrictBody):
 class RoleUpdate(StrictBody):
     """Only the fields sent change; `description` may be cleared with null."""
 
-    name: RoleName | None = None
+    name: RoleName | SkipJsonSchema[None] = omittable()
     description: Description | None = None
-    permissions: list[Permission] | None = Field(None, max_length=len(Permission))
+    permissions: (
+        Annotated[list[Permission], Field(max_length=len(Permission))] | SkipJsonSchema[None]
+    ) = omittable()
 
     @model_validator(mode="after")
     def _no_nulls(self) -> RoleUpdate:

@@ -7,15 +7,18 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.products.currencies import ACTIVE_CURRENCIES
 from tenantry.text import MultiLine, SingleLine
-from tenantry.users.schemas import StrictBody
+from tenantry.users.schemas import StrictBody, omittable
 
 # Keeps every price far inside a 64-bit integer on every backend.
 MAX_PRICE_CENTS = 10**15
@@ -30,8 +33,27 @@ def _known_currency(value: str) -> str:
 ProductName = Annotated[str, SingleLine(max_length=200)]
 Description = Annotated[str, MultiLine(max_length=10_000)]
 Sku = Annotated[str, SingleLine(max_length=64)]
-PriceCents = Annotated[int, Field(strict=True, ge=0, le=MAX_PRICE_CENTS)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
+
+
+def _integral_number(value: object) -> object:
+    # JSON has one number type: 1500.0 is the integer 1500. Strings and booleans
+    # still fail the strict check below.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# The validator wraps the constraints (metadata applies left to right), so they are
+# still documented as `minimum` and `maximum`.
+PriceCents = Annotated[
+    int, Field(strict=True, ge=0, le=MAX_PRICE_CENTS), BeforeValidator(_integral_number)
+]
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_known_currency),
+    Field(json_schema_extra={"enum": sorted(ACTIVE_CURRENCIES)}),
+]
 
 
 class ProductCreate(StrictBody):
@@ -40,18 +62,18 @@ class ProductCreate(StrictBody):
     sku: Sku | None = None
     price_cents: PriceCents
     currency: Currency
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class ProductUpdate(StrictBody):
     """Only the fields sent change; `description` and `sku` may be cleared with null."""
 
-    name: ProductName | None = None
+    name: ProductName | SkipJsonSchema[None] = omittable()
     description: Description | None = None
     sku: Sku | None = None
-    price_cents: PriceCents | None = None
-    currency: Currency | None = None
-    is_active: bool | None = None
+    price_cents: PriceCents | SkipJsonSchema[None] = omittable()
+    currency: Currency | SkipJsonSchema[None] = omittable()
+    is_active: StrictBool | SkipJsonSchema[None] = omittable()
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> ProductUpdate:

@@ -2,9 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+)
 
 from tenantry.text import SingleLine
 
@@ -22,6 +30,20 @@ Email = Annotated[
     EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email), Field(max_length=320)
 ]
 FullName = Annotated[str, SingleLine(max_length=200)]
+
+
+# Printable text with at least one visible character (names, SKUs).
+VISIBLE_TEXT = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+
+
+def omittable() -> Any:
+    """A field a client may leave out but not send as null (`X | SkipJsonSchema[None]`):
+    the document shows neither null nor the `None` default, which no client may send."""
+    return Field(None, json_schema_extra=_drop_default)
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
 class StrictBody(BaseModel):
@@ -49,5 +71,6 @@ class UserUpdateSelf(StrictBody):
 
 class UserUpdateAdmin(StrictBody):
     full_name: FullName | None = None
-    is_active: bool | None = None
-    is_superuser: bool | None = None
+    # Strict: `0` or `"no"` for a flag is a mistake, not a `false`.
+    is_active: StrictBool | None = None
+    is_superuser: StrictBool | None = None

@@ -63,30 +63,25 @@ async def settle_password_failure(
     context: RequestContext,
 ) -> None:
     """Keep a wrong password counted, audit it (and the lockout it starts), and commit."""
-    consecutive = await users.count_failed_login(db, user.id) if user is not None else None
+    user_id = user.id if user is not None else None
+    consecutive = await users.count_failed_login(db, user_id) if user_id is not None else None
     locked_for = await lockout.failed(attempt)
+    locks: list[dict[str, object]] = []
     if locked_for is not None:
         metrics.LOCKOUTS.inc()
-        audit.record(
-            db,
-            action="auth.locked",
-            outcome="failure",
-            context=context,
-            actor_user_id=user.id if user else None,
-            target_type="user",
-            target_id=user.id if user else None,
-            details={"email": email, "seconds": locked_for},
-        )
+        locks.append({"email": email, "seconds": locked_for})
     if consecutive == lockout.policy.max_consecutive_failures:
+        locks.append({"email": email, "reset_required": True})
+    for details in locks:
         audit.record(
             db,
             action="auth.locked",
             outcome="failure",
             context=context,
-            actor_user_id=user.id if user else None,
+            actor_user_id=user_id,
             target_type="user",
-            target_id=user.id if user else None,
-            details={"email": email, "reset_required": True},
+            target_id=user_id,
+            details=details,
         )
     await db.commit()
 

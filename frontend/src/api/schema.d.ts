@@ -1375,9 +1375,9 @@ export interface operations {
                 limit?: number;
                 /** @description Only events of this organization. */
                 organization_id?: string | null;
-                /** @description ISO 8601 with a time zone, 1970 to 9999-12-31T00:00Z; events at or after this instant. */
+                /** @description ISO 8601 with a time zone, years 1970 to 9998; events at or after this instant. */
                 since?: string | null;
-                /** @description ISO 8601 with a time zone, 1970 to 9999-12-31T00:00Z; events strictly before this instant. */
+                /** @description ISO 8601 with a time zone, years 1970 to 9998; events strictly before this instant. */
                 until?: string | null;
             };
             header?: never;
@@ -2526,9 +2526,9 @@ export interface operations {
                 actor?: string | null;
                 cursor?: string | null;
                 limit?: number;
-                /** @description ISO 8601 with a time zone, 1970 to 9999-12-31T00:00Z; events at or after this instant. */
+                /** @description ISO 8601 with a time zone, years 1970 to 9998; events at or after this instant. */
                 since?: string | null;
-                /** @description ISO 8601 with a time zone, 1970 to 9999-12-31T00:00Z; events strictly before this instant. */
+                /** @description ISO 8601 with a time zone, years 1970 to 9998; events strictly before this instant. */
                 until?: string | null;
             };
             header?: never;

@@ -175,9 +175,11 @@ async def test_longest_value_is_counted_after_stripping(
     client: httpx.AsyncClient, world: World, field: str
 ) -> None:
     send, longest, _multiline = TEXT_FIELDS[field]
-    accepted = await send(client, world, "  " + "x" * longest + " \t ")
+    accepted = await send(client, world, "  " + "x" * longest + " \u00a0 ")
     assert accepted.status_code < 300, accepted.text
     assert_validation_error(await send(client, world, "y" * (longest + 1)))
+    # Control characters are refused, never trimmed away, even at the ends.
+    assert_validation_error(await send(client, world, "x" * longest + "\t"))
 
 
 @pytest.mark.parametrize(

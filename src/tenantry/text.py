@@ -30,7 +30,8 @@ VISIBLE_LINE_PATTERN = (
     rf"^[^\x00-\x1f{_DEL_C1_AND_BIDI}]*[^\s\x00-\x1f{_DEL_C1_AND_BIDI}]"
     rf"[^\x00-\x1f{_DEL_C1_AND_BIDI}]*$"
 )
-MULTI_LINE_PATTERN = rf"^[^\x00-\x09\x0b-\x1f{_DEL_C1_AND_BIDI}]*$"
+# Line feeds, and carriage returns only before one (`\r\n` is stored as `\n`).
+MULTI_LINE_PATTERN = rf"^(?:[^\x00-\x09\x0b-\x1f{_DEL_C1_AND_BIDI}]|\r\n)*$"
 _REFUSED = re.compile(rf"[\x00-\x1f{_DEL_C1_AND_BIDI}]")
 
 
@@ -40,12 +41,17 @@ def scrub(text: str) -> str:
     return _REFUSED.sub("\ufffd", text)
 
 
+# What `str.strip()` removes, less the control characters: those are refused, never
+# quietly trimmed, so the text as sent is held to the documented pattern.
+_SPACES = " \u00a0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+
+
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    return value.strip(_SPACES) if isinstance(value, str) else value
 
 
 def _strip_lines(value: Any) -> Any:
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+    return value.replace("\r\n", "\n").strip(_SPACES + "\n") if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.audit.models import AuditEvent
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
 from tenantry.products.models import Product
-from tenantry.users.schemas import VISIBLE_TEXT
+from tenantry.text import VISIBLE_LINE_PATTERN
 from tests.organizations.factories import (
     ROLE_IDS,
     add_member,
@@ -236,7 +236,7 @@ async def test_the_document_states_name_patterns_and_omits_refused_nulls(
 ) -> None:
     # Patterns beside a validator used to vanish from the document (pydantic drops them).
     schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
-    assert schemas["OrganizationCreate"]["properties"]["name"]["pattern"] == VISIBLE_TEXT
+    assert schemas["OrganizationCreate"]["properties"]["name"]["pattern"] == VISIBLE_LINE_PATTERN
     assert schemas["RoleCreate"]["properties"]["name"]["pattern"] == "^[a-z0-9][a-z0-9_-]*$"
     assert "pattern" in schemas["RoleCreate"]["properties"]["description"]["anyOf"][0]
     # The fields `test_null_for_a_required_field_is_422` refuses as null.

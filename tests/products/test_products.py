@@ -14,7 +14,7 @@ from tenantry.pagination import encode_cursor
 from tenantry.products.currencies import ACTIVE_CURRENCIES
 from tenantry.products.models import Product
 from tenantry.products.schemas import MAX_PRICE_CENTS
-from tenantry.users.schemas import VISIBLE_TEXT
+from tenantry.text import VISIBLE_LINE_PATTERN
 from tests.organizations.factories import Actor, add_member, make_org, make_user
 
 VALID = {"name": "Widget", "sku": "W-1", "price_cents": 1999, "currency": "EUR"}
@@ -123,7 +123,7 @@ async def test_the_document_lists_the_currencies_and_omits_refused_nulls(
     schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
     create, update = schemas["ProductCreate"]["properties"], schemas["ProductUpdate"]["properties"]
     assert create["currency"]["enum"] == sorted(ACTIVE_CURRENCIES)
-    assert create["name"]["pattern"] == VISIBLE_TEXT
+    assert create["name"]["pattern"] == VISIBLE_LINE_PATTERN
     assert create["price_cents"]["maximum"] == MAX_PRICE_CENTS
     # The fields `test_null_for_a_required_field_is_422` refuses as null.
     for field in ("name", "price_cents", "currency", "is_active"):

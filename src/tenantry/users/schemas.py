@@ -32,10 +32,6 @@ Email = Annotated[
 FullName = Annotated[str, SingleLine(max_length=200)]
 
 
-# Printable text with at least one visible character (names, SKUs).
-VISIBLE_TEXT = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
-
-
 def omittable() -> Any:
     """A field a client may leave out but not send as null (`X | SkipJsonSchema[None]`):
     the document shows neither null nor the `None` default, which no client may send."""

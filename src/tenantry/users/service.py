@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -184,22 +184,23 @@ async def deactivate_self(db: AsyncSession, *, user: User, context: RequestConte
     await db.commit()
 
 
+# The key of the advisory lock that serializes taking superuser powers away.
+_SUPERUSER_LOCK = 0x7E4A_5009
+
+
 async def _keep_a_superuser(
     db: AsyncSession, *, user_id: uuid.UUID, values: dict[str, bool]
 ) -> None:
     """Write `is_active` / `is_superuser` of one user, unless that leaves no active
     superuser: nobody could then administer the service (409 `last_superuser`)."""
     # PostgreSQL, READ COMMITTED: two requests that each remove a different superuser
-    # would both still see the other one active. Locking every active superuser row
-    # first (in id order, so they never deadlock) makes the second wait for the first
-    # and then see its result. SQLite runs one writer at a time and has no FOR UPDATE;
-    # there the single conditional UPDATE below is what decides.
-    await db.execute(
-        select(User.id)
-        .where(User.is_superuser.is_(True), User.is_active.is_(True))
-        .order_by(User.id)
-        .with_for_update()
-    )
+    # would both still see the other one active. One transaction-scoped advisory lock
+    # makes them take turns, and the conditional UPDATE below, run after the lock with a
+    # fresh snapshot, sees the first one's result. (Locking every superuser row in id
+    # order instead deadlocked under a burst: waiters queue on row versions, not rows.)
+    # SQLite runs one writer at a time; there the conditional UPDATE alone decides.
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(select(func.pg_advisory_xact_lock(_SUPERUSER_LOCK)))
     other = aliased(User)
     another_remains = exists().where(
         other.is_superuser.is_(True), other.is_active.is_(True), other.id != user_id

@@ -491,6 +491,8 @@ def main() -> int:
                 "RATE_LIMIT_LOGIN": "1000000/minute",
                 "RATE_LIMIT_REFRESH": "1000000/minute",
                 "RATE_LIMIT_REGISTER": "1000000/hour",
+                "RATE_LIMIT_INVITATIONS_PER_INVITER": "1000000/hour",
+                "RATE_LIMIT_INVITATIONS_PER_ORGANIZATION": "1000000/day",
                 "REFRESH_REUSE_INTERVAL_SECONDS": "10",
                 "BCRYPT_ROUNDS": str(args.bcrypt_rounds),
                 # Plain HTTP on 127.0.0.1: the browser flow's cookies must come back.

@@ -41,3 +41,13 @@ def redis_prefix() -> Any:
     if keys:
         connection.delete(*keys)
     connection.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings for each limits storage: in process, and the shared Redis (with this
+    test's own key prefix)."""
+    if request.param == "memory":
+        return {}
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return {"redis_url": REDIS_URL, "redis_key_prefix": prefix}

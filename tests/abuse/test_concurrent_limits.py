@@ -10,21 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.abuse.conftest import REDIS_URL, AppClient
 from tests.conftest import PASSWORD, unique_email
 from tests.live import live_server
 
 WRONG = "definitely-not-the-password"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> dict[str, str]:
-    if request.param == "memory":
-        return {}
-    prefix: str = request.getfixturevalue("redis_prefix")
-    return {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
 
 
 def _codes(responses: list[httpx.Response]) -> Counter[tuple[int, str]]:

@@ -12,27 +12,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
 from tenantry.users.models import User
-from tests.abuse.conftest import REDIS_URL, AppClient
+from tests.abuse.conftest import AppClient
 from tests.conftest import PASSWORD, bearer, register, unique_email
 
 WRONG = "definitely-not-the-password"
 OWNER_IP = "192.0.2.10"
 STRANGER_IP = "192.0.2.66"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Settings for each limits storage: in process, and the shared Redis."""
-    if request.param == "memory":
-        return {}
-    prefix: str = request.getfixturevalue("redis_prefix")
-    return {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
 
 
 @asynccontextmanager

@@ -9,22 +9,13 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.organizations.models import Invitation
-from tests.abuse.conftest import REDIS_URL, AppClient
+from tests.abuse.conftest import AppClient
 from tests.organizations.conftest import MailSink
 from tests.organizations.factories import Actor, add_member, insert_org, make_user
-
-
-@pytest.fixture(params=["memory", "redis"])
-def storage(request: pytest.FixtureRequest) -> dict[str, str]:
-    if request.param == "memory":
-        return {}
-    prefix: str = request.getfixturevalue("redis_prefix")
-    return {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
 
 
 async def _burst(
@@ -61,10 +52,10 @@ def _assert_refused(responses: list[httpx.Response], created: int) -> None:
 
 
 async def test_sixty_concurrent_invitations_by_one_inviter_send_only_the_limit(
-    app_client: AppClient, db: AsyncSession, storage: dict[str, str]
+    app_client: AppClient, db: AsyncSession, store: dict[str, str]
 ) -> None:
     async with app_client(
-        rate_limits_enabled=True, rate_limit_invitations_per_inviter="20/hour", **storage
+        rate_limits_enabled=True, rate_limit_invitations_per_inviter="20/hour", **store
     ) as (app, http):
         sink = MailSink()
         app.state.invitation_mail_sink = sink
@@ -82,13 +73,13 @@ async def test_sixty_concurrent_invitations_by_one_inviter_send_only_the_limit(
 
 
 async def test_an_organizations_members_together_send_only_its_limit(
-    app_client: AppClient, db: AsyncSession, storage: dict[str, str]
+    app_client: AppClient, db: AsyncSession, store: dict[str, str]
 ) -> None:
     async with app_client(
         rate_limits_enabled=True,
         rate_limit_invitations_per_inviter="50/hour",
         rate_limit_invitations_per_organization="25/day",
-        **storage,
+        **store,
     ) as (app, http):
         app.state.invitation_mail_sink = MailSink()
         owner = await make_user(app)

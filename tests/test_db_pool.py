@@ -1,6 +1,6 @@
 """Pooled PostgreSQL connections cut by the server (a restart, a firewall) are replaced
 before use: the engine pings an idle connection at checkout (db._ping_idle_connections),
-and the token check retries once on a fresh connection (auth/principal.py)."""
+and the token check retries once on a fresh connection (identity/principal.py)."""
 
 from __future__ import annotations
 

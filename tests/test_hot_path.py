@@ -2,7 +2,7 @@
 one SQL statement (sessions ⋈ users by primary key). Counted, not timed.
 
 On SQLite the statement goes through the engine; on PostgreSQL through the token
-check's own asyncpg pool (auth/principal.py), and the engine must see none."""
+check's own asyncpg pool (identity/principal.py), and the engine must see none."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from tenantry.auth.principal import AsyncpgPrincipalReader
+from tenantry.identity.principal import AsyncpgPrincipalReader
 from tenantry.main import create_app
 from tests.conftest import bearer, login, make_settings, register
 

@@ -108,7 +108,7 @@ def create_superuser(
     ] = False,
 ) -> None:
     """Create a platform operator (a superuser)."""
-    from tenantry.users.schemas import Email
+    from tenantry.identity.schemas import Email
 
     settings = _settings()
     try:
@@ -127,9 +127,9 @@ def create_superuser(
 
 async def _create_superuser(settings: Settings, email: str, password: str) -> tuple[str, int]:
     from tenantry.db import create_engine, create_sessionmaker
+    from tenantry.identity import users
+    from tenantry.identity.exceptions import EmailTaken, WeakPasswordError
     from tenantry.security.passwords import PasswordHasher
-    from tenantry.users import service as users
-    from tenantry.users.exceptions import EmailTaken, WeakPasswordError
 
     engine = create_engine(settings)
     try:

@@ -7,8 +7,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
-from tenantry.accounts.mailer import MailSender
 from tenantry.config import Settings
+from tenantry.mail.mailer import MailSender
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout, RequestLimits

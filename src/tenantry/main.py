@@ -8,16 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tenantry.accounts.mailer import MailSender
-from tenantry.accounts.router import router as accounts_router
-from tenantry.audit.router import router as audit_router
-from tenantry.auth.jwks import router as jwks_router
-from tenantry.auth.oauth import router as oauth_router
-from tenantry.auth.principal import principal_reader
-from tenantry.auth.router import router as auth_router
 from tenantry.config import Settings, get_settings
 from tenantry.db import DbSessionMiddleware, create_engine, create_sessionmaker
 from tenantry.errors import install_error_handlers
+from tenantry.identity.jwks import router as jwks_router
+from tenantry.identity.principal import principal_reader
+from tenantry.identity.routes import router as identity_router
+from tenantry.identity.routes.users import router as users_router
+from tenantry.mail.mailer import MailSender
 from tenantry.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
@@ -27,6 +25,7 @@ from tenantry.observability.metrics import (
 )
 from tenantry.observability.metrics import router as metrics_router
 from tenantry.openapi import problem_details_openapi
+from tenantry.organizations.audit_trail import router as audit_router
 from tenantry.organizations.router import router as organizations_router
 from tenantry.products.router import router as products_router
 from tenantry.security.cors import StrictCORSMiddleware, cors_options
@@ -40,7 +39,6 @@ from tenantry.security.ratelimit import (
 )
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 from tenantry.spa import mount_spa
-from tenantry.users.router import router as users_router
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -95,9 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users_router)
     app.include_router(products_router)
     app.include_router(organizations_router)
-    app.include_router(auth_router)
-    app.include_router(oauth_router)
-    app.include_router(accounts_router)
+    app.include_router(identity_router)
     app.include_router(audit_router)
     app.include_router(jwks_router)
     app.include_router(health_router)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.users.models import User
+from tenantry.identity.models import User
 from tests.abuse.conftest import AppClient
 from tests.conftest import PASSWORD, bearer, register, unique_email
 

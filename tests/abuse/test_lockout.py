@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.users.models import User
+from tenantry.identity.models import User
 from tests.abuse.conftest import AppClient
 from tests.conftest import PASSWORD, register
 

@@ -7,10 +7,10 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.accounts.models import OneTimeToken
-from tenantry.accounts.service import VERIFICATION_REQUESTED
 from tenantry.audit.models import AuditEvent
 from tenantry.db import utcnow
+from tenantry.identity.accounts import VERIFICATION_REQUESTED
+from tenantry.identity.models import OneTimeToken
 from tests.accounts.conftest import MailSink, client_for, html_body, link_token, smtp_settings
 from tests.conftest import PASSWORD, bearer, login, register, unique_email
 

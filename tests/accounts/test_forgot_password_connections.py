@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tenantry.accounts.models import OneTimeToken
+from tenantry.identity.models import OneTimeToken
 from tenantry.main import create_app
 from tests.conftest import make_settings, register
 

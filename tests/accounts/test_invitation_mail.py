@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry.identity.models import User
 from tenantry.organizations.mail import INVITATION_SUBJECT
 from tenantry.organizations.models import Organization
-from tenantry.users.models import User
 from tests.accounts.conftest import FRONTEND_URL, MailSink, html_body, text_body
 from tests.organizations.factories import insert_org, make_user
 

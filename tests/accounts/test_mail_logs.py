@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.accounts.models import OneTimeToken
-from tenantry.accounts.service import RESET_REQUESTED
+from tenantry.identity.accounts import RESET_REQUESTED
+from tenantry.identity.models import OneTimeToken
 from tests.accounts.conftest import (
     FRONTEND_URL,
     LogCapture,

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tenantry.accounts.mailer import MailSender, quoted, render_mail, single_line
 from tenantry.config import Settings
+from tenantry.mail.mailer import MailSender, quoted, render_mail, single_line
 from tests.accounts.conftest import LogCapture, MailSink, free_port, html_body, text_body
 from tests.conftest import TEST_SECRET, make_settings
 

@@ -8,12 +8,10 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.accounts.models import OneTimeToken
-from tenantry.accounts.service import RESET_REQUESTED
 from tenantry.audit.models import AuditEvent
-from tenantry.auth.models import Session
 from tenantry.db import utcnow
-from tenantry.users.models import User
+from tenantry.identity.accounts import RESET_REQUESTED
+from tenantry.identity.models import OneTimeToken, Session, User
 from tests.accounts.conftest import MailSink, html_body, link_token
 from tests.conftest import PASSWORD, bearer, login, register, unique_email
 

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.users.models import User
+from tenantry.identity.models import User
 from tests.accounts.conftest import MailSink, client_for, smtp_settings
 from tests.accounts.test_password_reset import NEW_PASSWORD, mailed_reset_token, reset
 from tests.conftest import PASSWORD, register, unique_email

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry import audit
 from tenantry.audit.models import AuditEvent
+from tenantry.identity.models import User
 from tenantry.request_context import RequestContext
-from tenantry.users.models import User
 from tests.conftest import PASSWORD, register
 
 CONTEXT = RequestContext(ip="198.51.100.4", user_agent="audit-test", request_id="req-audit")

@@ -12,8 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.auth.models import Session
-from tenantry.users.models import User
+from tenantry.identity.models import Session, User
 from tests.conftest import PASSWORD, bearer, login, register
 
 WRONG_PASSWORD = "Wrong-Password-Quartz-Lantern"

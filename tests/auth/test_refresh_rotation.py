@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.auth.models import Session
 from tenantry.db import utcnow
+from tenantry.identity.models import Session
 from tenantry.main import create_app
 from tests.auth.conftest import password_grant, refresh_grant
 from tests.conftest import bearer, make_settings

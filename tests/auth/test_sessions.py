@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.auth.sessions import start_session
+from tenantry.identity.sessions import start_session
 from tenantry.request_context import RequestContext
 from tests.auth.conftest import password_grant, refresh_grant
 from tests.conftest import bearer, login, register

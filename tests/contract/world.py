@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, make_url, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from tenantry.identity.models import User
 from tenantry.organizations.models import Membership
 from tenantry.organizations.permissions import BUILTIN_ROLES
-from tenantry.users.models import User
 from tests.conftest import PASSWORD
 
 

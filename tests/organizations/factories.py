@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tenantry.auth.sessions import start_session
+from tenantry.identity.models import User
+from tenantry.identity.sessions import start_session
 from tenantry.organizations.models import Membership, Organization, Role
 from tenantry.organizations.permissions import BUILTIN_ROLES, OWNER_ROLE_ID
 from tenantry.request_context import RequestContext
-from tenantry.users.models import User
 
 ROLE_IDS = {name: role_id for name, (role_id, _, _) in BUILTIN_ROLES.items()}
 

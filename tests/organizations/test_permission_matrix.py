@@ -25,13 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tenantry.auth.sessions import start_session
 from tenantry.db import utcnow, uuid7
+from tenantry.identity.models import User
+from tenantry.identity.sessions import start_session
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
 from tenantry.organizations.permissions import BUILTIN_ROLES, Permission
 from tenantry.products.models import Product
 from tenantry.request_context import RequestContext
-from tenantry.users.models import User
 from tests.organizations.conftest import MailSink
 from tests.organizations.factories import (
     ROLE_IDS,

@@ -28,11 +28,10 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import utcnow
+from tenantry.identity.models import Session, User
 from tenantry.security.jwt import MAX_TOKEN_LENGTH, TokenError, TokenSigner
-from tenantry.users.models import User
 from tests.conftest import TEST_SECRET, bearer, login, make_settings, register
 
 OTHER_SECRET = "an-attackers-secret-that-is-also-long-enough!!"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.config import Settings
+from tenantry.identity.models import User
 from tenantry.main import create_app
 from tenantry.security.passwords import (
     PasswordHasher,
@@ -23,7 +24,6 @@ from tenantry.security.passwords import (
     check_password_rules,
     common_passwords,
 )
-from tenantry.users.models import User
 from tests.conftest import PASSWORD, TEST_SECRET, bearer, login, register
 
 # 24 three-byte characters: exactly bcrypt's 72-byte limit, but only 24 characters.

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.users.models import User
+from tenantry.identity.models import User
 from tests.organizations.factories import Actor, make_user
 
 

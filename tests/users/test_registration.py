@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.models import AuditEvent
-from tenantry.users.models import User
+from tenantry.identity.models import User
 from tests.conftest import PASSWORD, register
 
 SECRET_PASSWORD = "Sup3r-Secret-Tangerine-Orbit"

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantry.auth.principal import AsyncpgPrincipalReader
+from tenantry.identity.principal import AsyncpgPrincipalReader
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger("tenantry.health")

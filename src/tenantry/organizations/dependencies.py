@@ -21,9 +21,9 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.audit.service import record_denial
-from tenantry.auth.dependencies import CurrentUser
-from tenantry.auth.principal import SignedInUser
 from tenantry.db import DbSession
+from tenantry.identity.dependencies import CurrentUser
+from tenantry.identity.principal import SignedInUser
 from tenantry.organizations.exceptions import OrganizationNotFound, PermissionDenied
 from tenantry.organizations.models import Membership, Organization, Role
 from tenantry.organizations.permissions import (

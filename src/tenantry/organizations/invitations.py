@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
-from tenantry.auth.principal import SignedInUser
 from tenantry.config import Settings
 from tenantry.db import utcnow
+from tenantry.identity.models import User
+from tenantry.identity.principal import SignedInUser
 from tenantry.organizations.dependencies import OrgAccess
 from tenantry.organizations.exceptions import (
     AlreadyMember,
@@ -28,7 +29,6 @@ from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
 from tenantry.security.ratelimit import RequestLimits
 from tenantry.security.tokens import digest, new_opaque_token
-from tenantry.users.models import User
 
 
 def invitation_read(invitation: Invitation, role: Role) -> InvitationRead:

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from tenantry.accounts.mailer import MailSender, OutgoingMail, quoted, render_mail
 from tenantry.config import Settings
+from tenantry.mail.mailer import MailSender, OutgoingMail, quoted, render_mail
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from tenantry.auth.dependencies import CurrentUser
 from tenantry.db import DbSession
 from tenantry.dependencies import AppSettings, Limits
+from tenantry.identity.dependencies import CurrentUser
 from tenantry.openapi import problems
 from tenantry.organizations import invitations, service
 from tenantry.organizations.dependencies import (

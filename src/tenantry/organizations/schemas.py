@@ -13,9 +13,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from tenantry.identity.schemas import Email, StrictBody, omittable
 from tenantry.organizations.permissions import Permission
 from tenantry.text import MultiLine, SingleLine
-from tenantry.users.schemas import Email, StrictBody, omittable
 
 OrganizationName = Annotated[str, SingleLine(max_length=200)]
 # Lower-case words joined by single hyphens: safe in a URL path without encoding.

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
-from tenantry.auth.principal import SignedInUser
+from tenantry.identity.models import User
+from tenantry.identity.principal import SignedInUser
 from tenantry.organizations.dependencies import OrgAccess
 from tenantry.organizations.exceptions import (
     BuiltinRoleReadOnly,
@@ -49,7 +50,6 @@ from tenantry.organizations.schemas import (
 )
 from tenantry.pagination import Page, PageParams, encode_cursor
 from tenantry.request_context import RequestContext
-from tenantry.users.models import User
 
 SLUG_BASE_MAX = 60  # leaves room for the collision suffix within the column's 100
 SLUG_ATTEMPTS = 5

@@ -16,9 +16,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from tenantry.identity.schemas import StrictBody, omittable
 from tenantry.products.currencies import ACTIVE_CURRENCIES
 from tenantry.text import MultiLine, SingleLine
-from tenantry.users.schemas import StrictBody, omittable
 
 # Keeps every price far inside a 64-bit integer on every backend.
 MAX_PRICE_CENTS = 10**15

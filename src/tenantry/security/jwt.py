@@ -3,7 +3,7 @@
 Validation pins the algorithm, requires every claim, checks `typ`, `iss` and `aud`,
 and picks the key by `kid` from configuration only — `jwk`, `jku`, `x5u` and `x5c`
 headers are never consulted. Whether the session is still alive is checked afterwards
-against the database (see auth/dependencies.py).
+against the database (see identity/dependencies.py).
 """
 
 from __future__ import annotations

@@ -1,3 +1,8 @@
+"""Browser sign-in (DESIGN.md §4, §5): registration, login with the refresh token in an
+HttpOnly cookie and a CSRF double-submit cookie, cookie refresh, logout and the
+signed-in user's sessions.
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -6,25 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Cookie, Depends, Header, Request, Response, status
 
 from tenantry import audit
-from tenantry.accounts import service as accounts
-from tenantry.auth import service, tokens
-from tenantry.auth.cookies import (
-    CSRF_COOKIE,
-    CSRF_HEADER,
-    REFRESH_COOKIE,
-    clear_auth_cookies,
-    set_auth_cookies,
-)
-from tenantry.auth.dependencies import CurrentPrincipal, bearer_token
-from tenantry.auth.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
-from tenantry.auth.principal import authenticate
-from tenantry.auth.schemas import (
-    AccessTokenResponse,
-    LoginRequest,
-    RegisterRequest,
-    SessionRead,
-)
-from tenantry.auth.sessions import list_live_sessions, revoke_session, revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import DbSession
 from tenantry.dependencies import (
@@ -38,13 +24,32 @@ from tenantry.dependencies import (
     Signer,
 )
 from tenantry.errors import InvalidToken
+from tenantry.identity import accounts, users
+from tenantry.identity import refresh as tokens
+from tenantry.identity import signin as service
+from tenantry.identity.cookies import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    REFRESH_COOKIE,
+    clear_auth_cookies,
+    set_auth_cookies,
+)
+from tenantry.identity.dependencies import CurrentPrincipal, bearer_token
+from tenantry.identity.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
+from tenantry.identity.principal import authenticate
+from tenantry.identity.schemas import (
+    AccessTokenResponse,
+    LoginRequest,
+    RegisterRequest,
+    SessionRead,
+    UserRead,
+)
+from tenantry.identity.sessions import list_live_sessions, revoke_session, revoke_user_sessions
 from tenantry.openapi import problems
 from tenantry.pagination import Page, PageParams, page_params
 from tenantry.request_context import Context
 from tenantry.security.csrf import is_cross_site
 from tenantry.security.tokens import CsrfCodec
-from tenantry.users import service as users
-from tenantry.users.schemas import UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -16,14 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
-from tenantry.auth.exceptions import InvalidRefreshToken
-from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import utcnow
+from tenantry.identity.exceptions import InvalidRefreshToken
+from tenantry.identity.models import Session, User
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
 from tenantry.security.tokens import RefreshTokenCodec
-from tenantry.users.models import User
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.base import SecurityBase
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.audit.service import record_denial
-from tenantry.auth.principal import Principal, SignedInUser, authenticate
 from tenantry.db import DbSession
 from tenantry.errors import Forbidden, InvalidToken, Unauthorized
+from tenantry.identity.models import User
+from tenantry.identity.principal import Principal, SignedInUser, authenticate
 from tenantry.request_context import Context
-from tenantry.users.models import User
 
 # `tokenUrl` makes Swagger UI's Authorize button sign in through the OAuth 2.0 endpoint.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -80,3 +81,12 @@ async def get_superuser(request: Request, user: CurrentUser, context: Context) -
 
 
 Superuser = Annotated[SignedInUser, Depends(get_superuser)]
+
+
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For work after the response: the request's own session is closed by then."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+SessionFactory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]

@@ -1,3 +1,8 @@
+"""Checking a password and opening a session (DESIGN.md §4): the lockout and the
+per-account counters are settled here, shared by the browser login and the OAuth
+password grant.
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -6,17 +11,16 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
-from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials
-from tenantry.auth.models import Session
-from tenantry.auth.sessions import signed_in_from, start_session
 from tenantry.config import Settings
 from tenantry.db import release_connection
+from tenantry.identity import users
+from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials
+from tenantry.identity.models import Session, User
+from tenantry.identity.sessions import signed_in_from, start_session
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import Attempt, LoginLockout
-from tenantry.users import service as users
-from tenantry.users.models import User
 
 
 @dataclass(frozen=True, slots=True)

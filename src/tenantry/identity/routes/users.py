@@ -1,3 +1,7 @@
+"""Serves `/users`: the signed-in user's own profile, and user administration for
+superusers (DESIGN.md §5).
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -5,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from tenantry.auth.dependencies import CurrentPrincipal, Superuser, UserRow
 from tenantry.db import DbSession
+from tenantry.identity import users as service
+from tenantry.identity.dependencies import CurrentPrincipal, Superuser, UserRow
+from tenantry.identity.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
 from tenantry.openapi import problems
 from tenantry.pagination import Page, PageParams, page_params
 from tenantry.request_context import Context
-from tenantry.users import service
-from tenantry.users.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
 
 router = APIRouter(prefix="/users", tags=["users"], responses=problems(401))
 

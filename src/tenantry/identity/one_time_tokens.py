@@ -11,8 +11,8 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.accounts.models import OneTimeToken
 from tenantry.db import utcnow
+from tenantry.identity.models import OneTimeToken
 from tenantry.security.tokens import digest, new_opaque_token
 
 

@@ -14,19 +14,19 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.auth import service, tokens
-from tenantry.auth.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
-from tenantry.auth.schemas import PASSWORD_INPUT_MAX, OAuthError, TokenPairResponse
-from tenantry.auth.sessions import revoke_session
 from tenantry.config import Settings
 from tenantry.db import DbSession
 from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, RefreshCodec, Signer
+from tenantry.identity import refresh as tokens
+from tenantry.identity import signin as service
+from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
+from tenantry.identity.schemas import PASSWORD_INPUT_MAX, Email, OAuthError, TokenPairResponse
+from tenantry.identity.sessions import revoke_session
 from tenantry.request_context import Context, RequestContext
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout, RateLimited, RequestLimits
 from tenantry.security.tokens import RefreshTokenCodec
-from tenantry.users.schemas import Email
 
 router = APIRouter(prefix="/auth", tags=["oauth2"])
 

@@ -12,21 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry import audit
-from tenantry.accounts import tokens
-from tenantry.accounts.exceptions import InvalidAccountToken, InvalidCurrentPassword
-from tenantry.accounts.mailer import MailSender, OutgoingMail, render_mail
-from tenantry.accounts.tokens import Purpose
-from tenantry.auth.principal import Principal, SignedInUser
-from tenantry.auth.service import reserve_password_check, settle_password_failure
-from tenantry.auth.sessions import revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import release_connection, utcnow
 from tenantry.errors import InvalidToken
+from tenantry.identity import one_time_tokens as tokens
+from tenantry.identity.exceptions import InvalidAccountToken, InvalidCurrentPassword
+from tenantry.identity.models import User
+from tenantry.identity.one_time_tokens import Purpose
+from tenantry.identity.principal import Principal, SignedInUser
+from tenantry.identity.sessions import revoke_user_sessions
+from tenantry.identity.signin import reserve_password_check, settle_password_failure
+from tenantry.identity.users import clear_failed_logins, validate_new_password
+from tenantry.mail.mailer import MailSender, OutgoingMail, render_mail
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout
-from tenantry.users.models import User
-from tenantry.users.service import clear_failed_logins, validate_new_password
 
 log = structlog.get_logger("tenantry.accounts")
 

@@ -1,4 +1,8 @@
-"""Query filters and the operator check shared by the audit routes."""
+"""Query filters and the operator check shared by the audit routes.
+
+Reading the audit trail (DESIGN.md §5 "Audit"). Events are append-only: no route
+here, or anywhere, updates or deletes one; `tenantry audit prune` alone removes old ones.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,17 @@ import re
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BeforeValidator
 
-from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditFilters
-from tenantry.auth.dependencies import Superuser
+from tenantry.audit import service
+from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditEventRead, AuditFilters
+from tenantry.db import DbSession
+from tenantry.identity.dependencies import Superuser
+from tenantry.openapi import problems
+from tenantry.organizations.dependencies import OrgAccess, requires
+from tenantry.organizations.permissions import Permission
+from tenantry.pagination import Page, PageParams, page_params
 
 # Years 1970 to 9998, as written: no event is older than the epoch (ids are uuid7), and
 # the id range of a window reaches past its ends, so `0001-…` and `9999-12-31T23:59:59Z`
@@ -83,3 +93,31 @@ PlatformFilters = Annotated[AuditFilters, Depends(platform_audit_filters)]
 
 # The platform-wide trail is for superusers; `Superuser` records every refusal.
 AuditOperator = Superuser
+
+
+router = APIRouter(tags=["audit"], responses=problems(400, 401, 403, 422))
+
+
+@router.get("/organizations/{org_id}/audit-events", responses=problems(404))
+async def list_organization_events(
+    access: Annotated[OrgAccess, requires(Permission.audit_read)],
+    db: DbSession,
+    filters: Filters,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[AuditEventRead]:
+    """The organization's events, newest first."""
+    return await service.list_events(
+        db, filters=filters.scoped_to(access.organization.id), page=page
+    )
+
+
+@router.get("/audit-events")
+async def list_platform_events(
+    _operator: AuditOperator,
+    db: DbSession,
+    filters: PlatformFilters,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[AuditEventRead]:
+    """Every organization's events and those outside any organization (sign-ins,
+    registrations), newest first. Platform operators only."""
+    return await service.list_events(db, filters=filters, page=page)

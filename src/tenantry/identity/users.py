@@ -1,3 +1,7 @@
+"""Registration and user administration (DESIGN.md §3, §5): who may change what on a
+user, and the rule that the last active superuser stays.
+"""
+
 from __future__ import annotations
 
 import uuid
@@ -8,20 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from tenantry import audit
-from tenantry.auth.sessions import revoke_user_sessions
 from tenantry.config import Settings
 from tenantry.db import release_connection
-from tenantry.pagination import Page, PageParams, encode_cursor
-from tenantry.request_context import RequestContext
-from tenantry.security.passwords import PasswordHasher, WeakPassword, check_password_rules
-from tenantry.users.exceptions import (
+from tenantry.identity.exceptions import (
     EmailTaken,
     LastSuperuser,
     UserNotFound,
     WeakPasswordError,
 )
-from tenantry.users.models import User
-from tenantry.users.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
+from tenantry.identity.models import User
+from tenantry.identity.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
+from tenantry.identity.sessions import revoke_user_sessions
+from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.request_context import RequestContext
+from tenantry.security.passwords import PasswordHasher, WeakPassword, check_password_rules
 
 
 def validate_new_password(password: str, *, email: str, settings: Settings) -> None:

@@ -74,7 +74,7 @@ def quoted(value: str, *, max_chars: int) -> str:
 
 @cache
 def _template(name: str) -> Template:
-    source = files("tenantry.accounts").joinpath("templates", name).read_text(encoding="utf-8")
+    source = files("tenantry.mail").joinpath("templates", name).read_text(encoding="utf-8")
     return Template(source)
 
 

@@ -10,12 +10,11 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
-from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import utcnow
+from tenantry.identity.models import Session, User
 from tenantry.pagination import PageParams, encode_cursor
 from tenantry.request_context import RequestContext
-from tenantry.users.models import User
 
 
 async def signed_in_from(db: AsyncSession, *, email: str, ip: str, settings: Settings) -> bool:

@@ -23,13 +23,12 @@ import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantry.auth.models import Session
 from tenantry.config import Settings
 from tenantry.db import postgres_timeouts, utcnow
 from tenantry.errors import InvalidToken
+from tenantry.identity.models import Session, User
 from tenantry.observability import metrics
 from tenantry.security.jwt import TokenError, TokenSigner
-from tenantry.users.models import User
 
 log = structlog.get_logger("tenantry.auth")
 

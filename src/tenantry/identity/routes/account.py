@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, status
 
-from tenantry.accounts import service
-from tenantry.accounts.dependencies import SessionFactory
-from tenantry.accounts.schemas import (
+from tenantry.db import DbSession, release_connection
+from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, Mailer
+from tenantry.identity import accounts as service
+from tenantry.identity.dependencies import CurrentPrincipal, CurrentUser, SessionFactory
+from tenantry.identity.schemas import (
     ChangePasswordRequest,
     ForgotPasswordRequest,
     MailAccepted,
     ResetPasswordRequest,
     VerifyEmailRequest,
 )
-from tenantry.auth.dependencies import CurrentPrincipal, CurrentUser
-from tenantry.db import DbSession, release_connection
-from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, Mailer
 from tenantry.openapi import problems
 from tenantry.request_context import Context
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tenantry.errors import ProblemError
 
@@ -23,6 +27,7 @@ MAX_LIMIT = 200
 CURSOR_PATTERN = r"^(?:[A-Za-z0-9_-]{22})?$"
 
 Item = TypeVar("Item")
+Columns = TypeVarTuple("Columns")
 
 
 class InvalidCursor(ProblemError):
@@ -59,3 +64,40 @@ async def page_params(
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+def keyset(
+    statement: Select[*Columns],
+    key: InstrumentedAttribute[uuid.UUID],
+    page: PageParams,
+    *,
+    newest_first: bool = False,
+) -> Select[*Columns]:
+    """`statement` narrowed to one page: ordered by `key`, past the cursor, with one row
+    more than the page holds (its presence means there is a next page)."""
+    statement = statement.order_by(key.desc() if newest_first else key).limit(page.limit + 1)
+    if page.after is not None:
+        statement = statement.where(key < page.after if newest_first else key > page.after)
+    return statement
+
+
+async def paginate(
+    db: AsyncSession,
+    statement: Select[*Columns],
+    *,
+    key: InstrumentedAttribute[uuid.UUID],
+    page: PageParams,
+    render: Callable[..., Item],
+    newest_first: bool = False,
+) -> Page[Item]:
+    """One keyset page of `statement`: each row is passed to `render` as its columns
+    (`render(product)`, `render(membership, role, user)`); `key` must belong to the
+    row's first entity, whose value at the last row becomes the next cursor."""
+    result = await db.execute(keyset(statement, key, page, newest_first=newest_first))
+    rows = list(result.all())
+    has_more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return Page[Item](
+        items=[render(*row) for row in rows],
+        next_cursor=encode_cursor(getattr(next(iter(rows[-1])), key.key)) if has_more else None,
+    )

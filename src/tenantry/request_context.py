@@ -17,6 +17,8 @@ class RequestContext:
     ip: str | None
     user_agent: str | None
     request_id: str | None
+    # "METHOD /path/{template}" of the route answering, for `access.denied` events.
+    route: str = ""
 
 
 async def get_request_context(request: Request) -> RequestContext:
@@ -27,6 +29,7 @@ async def get_request_context(request: Request) -> RequestContext:
         # Headers arrive as latin-1, NUL and C1 bytes included (PostgreSQL refuses NUL).
         user_agent=scrub(user_agent[:USER_AGENT_MAX]) if user_agent else None,
         request_id=getattr(request.state, "request_id", None),
+        route=f"{request.method} {getattr(request.scope.get('route'), 'path', request.url.path)}",
     )
 
 

@@ -6,14 +6,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import Request
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.audit.models import AuditEvent
 from tenantry.audit.retention import PRUNE_BATCH_SIZE
 from tenantry.audit.schemas import AuditEventRead, AuditFilters
-from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.pagination import Page, PageParams, keyset, paginate
 from tenantry.request_context import RequestContext
 
 
@@ -58,16 +57,18 @@ _ID_CLOCK_SLACK = timedelta(seconds=1)
 
 
 def events_query(*, filters: AuditFilters, page: PageParams) -> Select[AuditEvent]:
-    """Newest first by id (uuid7: time-ordered, counted within a millisecond); the cursor
-    means "ids below the last one".
+    """One page of events, newest first by id (uuid7: time-ordered, counted within a
+    millisecond); the cursor means "ids below the last one".
 
     Every filter narrows an index range: (organization_id, action, id) for an exact
     action, (organization_id, id) or (actor_user_id, id) otherwise, so a deep page
     costs what the first one does (`bench/audit_query.py` measures it).
     """
-    statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(page.limit + 1)
-    if page.after is not None:
-        statement = statement.where(AuditEvent.id < page.after)
+    return keyset(_filtered(filters), AuditEvent.id, page, newest_first=True)
+
+
+def _filtered(filters: AuditFilters) -> Select[AuditEvent]:
+    statement = select(AuditEvent)
     if filters.organization_id is not None:
         statement = statement.where(AuditEvent.organization_id == filters.organization_id)
     if filters.action is not None:
@@ -103,12 +104,13 @@ def _first_id_at(moment: datetime) -> uuid.UUID | None:
 async def list_events(
     db: AsyncSession, *, filters: AuditFilters, page: PageParams
 ) -> Page[AuditEventRead]:
-    events = list((await db.scalars(events_query(filters=filters, page=page))).all())
-    has_more = len(events) > page.limit
-    events = events[: page.limit]
-    return Page[AuditEventRead](
-        items=[AuditEventRead.model_validate(event) for event in events],
-        next_cursor=encode_cursor(events[-1].id) if has_more else None,
+    return await paginate(
+        db,
+        _filtered(filters),
+        key=AuditEvent.id,
+        page=page,
+        render=AuditEventRead.model_validate,
+        newest_first=True,
     )
 
 
@@ -149,7 +151,7 @@ async def prune_events(
 
 
 async def record_denial(
-    request: Request,
+    sessionmaker: async_sessionmaker[AsyncSession],
     *,
     actor_user_id: uuid.UUID,
     organization_id: uuid.UUID | None,
@@ -157,8 +159,6 @@ async def record_denial(
     context: RequestContext,
 ) -> None:
     """Write `access.denied` in a transaction of its own: the request's will roll back."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    route = request.scope.get("route")
     async with sessionmaker() as session:
         record(
             session,
@@ -169,9 +169,6 @@ async def record_denial(
             organization_id=organization_id,
             target_type="organization" if organization_id else None,
             target_id=organization_id,
-            details={
-                "wanted": wanted,
-                "route": f"{request.method} {getattr(route, 'path', request.url.path)}",
-            },
+            details={"wanted": wanted, "route": context.route},
         )
         await session.commit()

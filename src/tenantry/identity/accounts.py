@@ -7,7 +7,6 @@ import uuid
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import BackgroundTasks
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -245,20 +244,16 @@ async def change_password(
 # --- email verification ---------------------------------------------------------------
 
 
-async def mail_verification_link(
-    db: AsyncSession,
-    *,
-    user: User | SignedInUser,
-    settings: Settings,
-    mailer: MailSender,
-    background: BackgroundTasks,
-) -> None:
-    """Issue a verification token (superseding older ones) and mail it after the response.
+async def verification_mail_for(
+    db: AsyncSession, *, user: User | SignedInUser, settings: Settings
+) -> OutgoingMail | None:
+    """Issue a verification token (superseding older ones) and return the mail that
+    carries it, for the caller to send after the response.
 
     An address that is already verified gets nothing, and the caller answers the same.
     """
     if user.email_verified_at is not None:
-        return
+        return None
     token = await tokens.issue(
         db,
         user_id=user.id,
@@ -266,9 +261,7 @@ async def mail_verification_link(
         ttl_seconds=settings.email_verification_ttl_seconds,
     )
     await db.commit()
-    background.add_task(
-        mailer.send, verification_mail(email=user.email, token=token, settings=settings)
-    )
+    return verification_mail(email=user.email, token=token, settings=settings)
 
 
 async def verify_email(db: AsyncSession, *, token: str, context: RequestContext) -> None:

@@ -70,7 +70,7 @@ async def get_superuser(request: Request, user: CurrentUser, context: Context) -
     """Platform operators only; every refusal is itself on record (`access.denied`)."""
     if not user.is_superuser:
         await record_denial(
-            request,
+            request.app.state.sessionmaker,
             actor_user_id=user.id,
             organization_id=None,
             wanted=["superuser"],

@@ -13,7 +13,8 @@ from tenantry import audit
 from tenantry.config import Settings
 from tenantry.db import utcnow
 from tenantry.identity.models import Session, User
-from tenantry.pagination import PageParams, encode_cursor
+from tenantry.identity.schemas import SessionRead
+from tenantry.pagination import Page, PageParams, paginate
 from tenantry.request_context import RequestContext
 
 
@@ -100,22 +101,27 @@ async def revoke_session(
 
 
 async def list_live_sessions(
-    db: AsyncSession, *, user_id: uuid.UUID, page: PageParams
-) -> tuple[list[Session], str | None]:
-    """One page of the user's live sessions, newest first, and the next page's cursor."""
-    statement = (
-        select(Session)
-        .where(
-            Session.user_id == user_id,
-            Session.revoked_at.is_(None),
-            Session.expires_at > utcnow(),
-        )
-        .order_by(Session.id.desc())
-        .limit(page.limit + 1)
+    db: AsyncSession, *, user_id: uuid.UUID, current_session_id: uuid.UUID, page: PageParams
+) -> Page[SessionRead]:
+    """One page of the user's live sessions, newest first; `current` marks the one
+    making the request."""
+    statement = select(Session).where(
+        Session.user_id == user_id,
+        Session.revoked_at.is_(None),
+        Session.expires_at > utcnow(),
     )
-    if page.after is not None:
-        statement = statement.where(Session.id < page.after)
-    sessions = list((await db.execute(statement)).scalars())
-    has_more = len(sessions) > page.limit
-    sessions = sessions[: page.limit]
-    return sessions, encode_cursor(sessions[-1].id) if has_more else None
+
+    def render(session: Session) -> SessionRead:
+        return SessionRead(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            ip=session.ip,
+            user_agent=session.user_agent,
+            current=session.id == current_session_id,
+        )
+
+    return await paginate(
+        db, statement, key=Session.id, page=page, render=render, newest_first=True
+    )

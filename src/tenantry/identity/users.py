@@ -23,7 +23,7 @@ from tenantry.identity.exceptions import (
 from tenantry.identity.models import User
 from tenantry.identity.schemas import UserRead, UserUpdateAdmin, UserUpdateSelf
 from tenantry.identity.sessions import revoke_user_sessions
-from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.pagination import Page, PageParams, paginate
 from tenantry.request_context import RequestContext
 from tenantry.security.passwords import PasswordHasher, WeakPassword, check_password_rules
 
@@ -224,13 +224,4 @@ async def _keep_a_superuser(
 
 
 async def list_users(db: AsyncSession, *, page: PageParams) -> Page[UserRead]:
-    statement = select(User).order_by(User.id).limit(page.limit + 1)
-    if page.after is not None:
-        statement = statement.where(User.id > page.after)
-    users = list((await db.execute(statement)).scalars())
-    has_more = len(users) > page.limit
-    users = users[: page.limit]
-    return Page[UserRead](
-        items=[UserRead.model_validate(user) for user in users],
-        next_cursor=encode_cursor(users[-1].id) if has_more else None,
-    )
+    return await paginate(db, select(User), key=User.id, page=page, render=UserRead.model_validate)

@@ -82,7 +82,7 @@ async def _check(
 ) -> None:
     if wanted is not None and wanted not in access.permissions:
         await record_denial(
-            request,
+            request.app.state.sessionmaker,
             actor_user_id=access.user.id,
             organization_id=access.organization.id,
             wanted=[wanted.value],
@@ -105,7 +105,7 @@ async def _record_refusal(
     actor_user_id, organization_id = access.user.id, access.organization.id
     await db.rollback()
     await record_denial(
-        request,
+        request.app.state.sessionmaker,
         actor_user_id=actor_user_id,
         organization_id=organization_id,
         wanted=refusal.wanted,
@@ -179,7 +179,7 @@ async def audit_denials(
         yield
     except PermissionDenied as exc:
         await record_denial(
-            request,
+            request.app.state.sessionmaker,
             actor_user_id=user.id,
             organization_id=exc.organization_id,
             wanted=exc.wanted,

@@ -25,7 +25,7 @@ from tenantry.organizations.mail import InvitationMail, InvitationSender, invita
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
 from tenantry.organizations.schemas import InvitationRead, MembershipRead, OrganizationRead
 from tenantry.organizations.service import ensure_may_grant, resolve_role
-from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.pagination import Page, PageParams, paginate
 from tenantry.request_context import RequestContext
 from tenantry.security.ratelimit import RequestLimits
 from tenantry.security.tokens import digest, new_opaque_token
@@ -124,18 +124,8 @@ async def list_invitations(
         select(Invitation, Role)
         .join(Role, Role.id == Invitation.role_id)
         .where(Invitation.organization_id == organization_id)
-        .order_by(Invitation.id)
-        .limit(page.limit + 1)
     )
-    if page.after is not None:
-        statement = statement.where(Invitation.id > page.after)
-    rows = list((await db.execute(statement)).all())
-    has_more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page[InvitationRead](
-        items=[invitation_read(invitation, role) for invitation, role in rows],
-        next_cursor=encode_cursor(rows[-1][0].id) if has_more else None,
-    )
+    return await paginate(db, statement, key=Invitation.id, page=page, render=invitation_read)
 
 
 async def revoke_invitation(

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -14,8 +15,11 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.identity.schemas import Email, StrictBody, omittable
-from tenantry.organizations.permissions import Permission
+from tenantry.organizations.permissions import Permission, parse_permissions
 from tenantry.text import MultiLine, SingleLine
+
+if TYPE_CHECKING:
+    from tenantry.organizations.models import Organization, Role
 
 OrganizationName = Annotated[str, SingleLine(max_length=200)]
 # Lower-case words joined by single hyphens: safe in a URL path without encoding.
@@ -68,6 +72,21 @@ class MyOrganization(OrganizationRead):
 
     role: str | None = Field(description="The caller's role; null for a platform operator.")
     permissions: list[Permission]
+
+    @classmethod
+    def of(
+        cls, organization: Organization, *, role: str | None, permissions: Iterable[Permission]
+    ) -> MyOrganization:
+        return cls(
+            **OrganizationRead.model_validate(organization).model_dump(),
+            role=role,
+            permissions=sorted(permissions),
+        )
+
+    @classmethod
+    def as_member(cls, organization: Organization, role: Role) -> MyOrganization:
+        """The organization as a member holding `role` sees it."""
+        return cls.of(organization, role=role.name, permissions=parse_permissions(role.permissions))
 
 
 class MemberRead(BaseModel):

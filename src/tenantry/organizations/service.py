@@ -42,13 +42,12 @@ from tenantry.organizations.permissions import (
 from tenantry.organizations.schemas import (
     MemberRead,
     MyOrganization,
-    OrganizationRead,
     OrganizationUpdate,
     RoleCreate,
     RoleRead,
     RoleUpdate,
 )
-from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.pagination import Page, PageParams, paginate
 from tenantry.request_context import RequestContext
 
 SLUG_BASE_MAX = 60  # leaves room for the collision suffix within the column's 100
@@ -69,10 +68,10 @@ def role_read(role: Role) -> RoleRead:
 
 
 def my_organization(access: OrgAccess) -> MyOrganization:
-    return MyOrganization(
-        **OrganizationRead.model_validate(access.organization).model_dump(),
+    return MyOrganization.of(
+        access.organization,
         role=access.role.name if access.role else None,
-        permissions=sorted(access.permissions),
+        permissions=access.permissions,
     )
 
 
@@ -192,12 +191,7 @@ async def create_organization(
                 raise SlugTaken() from None
             candidate = f"{slugify(name)}-{secrets.token_hex(3)}"
             continue
-        owner = await db.get_one(Role, OWNER_ROLE_ID)
-        return MyOrganization(
-            **OrganizationRead.model_validate(organization).model_dump(),
-            role=owner.name,
-            permissions=sorted(parse_permissions(owner.permissions)),
-        )
+        return MyOrganization.as_member(organization, await db.get_one(Role, OWNER_ROLE_ID))
     raise SlugTaken("Could not find a free slug; please choose one.")
 
 
@@ -209,24 +203,9 @@ async def list_my_organizations(
         .join(Membership, Membership.organization_id == Organization.id)
         .join(Role, Role.id == Membership.role_id)
         .where(Membership.user_id == user.id)
-        .order_by(Organization.id)
-        .limit(page.limit + 1)
     )
-    if page.after is not None:
-        statement = statement.where(Organization.id > page.after)
-    rows = list((await db.execute(statement)).all())
-    has_more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page[MyOrganization](
-        items=[
-            MyOrganization(
-                **OrganizationRead.model_validate(organization).model_dump(),
-                role=role.name,
-                permissions=sorted(parse_permissions(role.permissions)),
-            )
-            for organization, role in rows
-        ],
-        next_cursor=encode_cursor(rows[-1][0].id) if has_more else None,
+    return await paginate(
+        db, statement, key=Organization.id, page=page, render=MyOrganization.as_member
     )
 
 
@@ -513,18 +492,8 @@ async def list_members(
         .join(Role, Role.id == Membership.role_id)
         .join(User, User.id == Membership.user_id)
         .where(Membership.organization_id == organization_id)
-        .order_by(Membership.user_id)
-        .limit(page.limit + 1)
     )
-    if page.after is not None:
-        statement = statement.where(Membership.user_id > page.after)
-    rows = list((await db.execute(statement)).all())
-    has_more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page[MemberRead](
-        items=[member_read(*row) for row in rows],
-        next_cursor=encode_cursor(rows[-1][0].user_id) if has_more else None,
-    )
+    return await paginate(db, statement, key=Membership.user_id, page=page, render=member_read)
 
 
 async def change_member_role(

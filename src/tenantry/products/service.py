@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry import audit
 from tenantry.db import utcnow
 from tenantry.organizations.dependencies import OrgAccess
-from tenantry.pagination import Page, PageParams, encode_cursor
+from tenantry.pagination import Page, PageParams, paginate
 from tenantry.products.dependencies import Precondition
 from tenantry.products.exceptions import ProductNotFound, SkuTaken, VersionConflict
 from tenantry.products.models import Product
@@ -65,14 +65,7 @@ async def list_products(
 ) -> Page[ProductRead]:
     """Keyset pages in id order (uuid7: creation order), so rows added while a client
     walks the list never shift the pages it has not read yet."""
-    statement = (
-        select(Product)
-        .where(Product.organization_id == organization_id)
-        .order_by(Product.id)
-        .limit(page.limit + 1)
-    )
-    if page.after is not None:
-        statement = statement.where(Product.id > page.after)
+    statement = select(Product).where(Product.organization_id == organization_id)
     if is_active is not None:
         statement = statement.where(Product.is_active == is_active)
     if q:
@@ -85,12 +78,8 @@ async def list_products(
                 Product.sku.ilike(pattern, escape="\\"),
             )
         )
-    products = list((await db.scalars(statement)).all())
-    has_more = len(products) > page.limit
-    products = products[: page.limit]
-    return Page[ProductRead](
-        items=[ProductRead.model_validate(product) for product in products],
-        next_cursor=encode_cursor(products[-1].id) if has_more else None,
+    return await paginate(
+        db, statement, key=Product.id, page=page, render=ProductRead.model_validate
     )
 
 

@@ -122,9 +122,9 @@ async def request_verification(
     """Mail a verification link to the signed-in user's address (nothing when verified)."""
     await limits.hit("mail-ip", context.ip)
     await limits.hit_email("mail-email", user.email)
-    await service.mail_verification_link(
-        db, user=user, settings=settings, mailer=mailer, background=background
-    )
+    mail = await service.verification_mail_for(db, user=user, settings=settings)
+    if mail is not None:
+        background.add_task(mailer.send, mail)
     return MailAccepted(detail=service.VERIFICATION_REQUESTED)
 
 

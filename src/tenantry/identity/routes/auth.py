@@ -93,9 +93,9 @@ async def register(
         context=context,
     )
     if settings.email_verification_required:
-        await accounts.mail_verification_link(
-            db, user=user, settings=settings, mailer=mailer, background=background
-        )
+        mail = await accounts.verification_mail_for(db, user=user, settings=settings)
+        if mail is not None:
+            background.add_task(mailer.send, mail)
     return UserRead.model_validate(user)
 
 
@@ -247,20 +247,9 @@ async def list_sessions(
 ) -> Page[SessionRead]:
     """The signed-in user's live sessions, newest first; `current` marks the one making
     this request."""
-    sessions, next_cursor = await list_live_sessions(db, user_id=principal.user.id, page=page)
-    items = [
-        SessionRead(
-            id=session.id,
-            created_at=session.created_at,
-            last_used_at=session.last_used_at,
-            expires_at=session.expires_at,
-            ip=session.ip,
-            user_agent=session.user_agent,
-            current=session.id == principal.session_id,
-        )
-        for session in sessions
-    ]
-    return Page[SessionRead](items=items, next_cursor=next_cursor)
+    return await list_live_sessions(
+        db, user_id=principal.user.id, current_session_id=principal.session_id, page=page
+    )
 
 
 @router.delete(

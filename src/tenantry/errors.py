@@ -25,6 +25,9 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from tenantry.headers import SECURITY_HEADERS
+from tenantry.observability.metrics import DEPENDENCY_UNAVAILABLE
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("tenantry.errors")
 
@@ -185,8 +188,6 @@ def internal_error(headers: Mapping[str, str] | None = None) -> JSONResponse:
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     """The last resort, for a failure of the edge layer itself, which answers every
     other unhandled exception (middleware.EdgeMiddleware)."""
-    from tenantry.middleware import SECURITY_HEADERS  # middleware imports this module
-
     request_id = getattr(request.state, "request_id", None)
     log_unhandled(exc, request_id=request_id, method=request.method, path=request.url.path)
     # Starlette sends this answer from outside every middleware, so it adds their
@@ -260,8 +261,6 @@ def unavailable_response(
     path: str,
 ) -> JSONResponse:
     """`503 service_unavailable` for an outage of `dependency` (`database` or `redis`)."""
-    from tenantry.observability.metrics import DEPENDENCY_UNAVAILABLE  # metrics imports errors
-
     DEPENDENCY_UNAVAILABLE.labels(dependency).inc()
     # A warning without a traceback: an outage makes one per request, all alike.
     log.warning(

@@ -17,14 +17,13 @@ from tenantry.identity.routes import router as identity_router
 from tenantry.identity.routes.users import router as users_router
 from tenantry.mail.mailer import MailSender
 from tenantry.middleware import BodySizeLimitMiddleware, EdgeMiddleware
-from tenantry.observability.health import router as health_router
 from tenantry.observability.logging import configure_logging
 from tenantry.observability.metrics import (
     forget_this_process,
     instrument_pool,
 )
-from tenantry.observability.metrics import router as metrics_router
 from tenantry.openapi import problem_details_openapi
+from tenantry.operations import router as operations_router
 from tenantry.organizations.audit_trail import router as audit_router
 from tenantry.organizations.router import router as organizations_router
 from tenantry.products.router import router as products_router
@@ -96,8 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(identity_router)
     app.include_router(audit_router)
     app.include_router(jwks_router)
-    app.include_router(health_router)
-    app.include_router(metrics_router)
+    app.include_router(operations_router)
     # Last: the web app only answers what no API route matched.
     mount_spa(app, settings.spa_dir)
     app.openapi = problem_details_openapi(app)  # type: ignore[method-assign]

@@ -17,15 +17,11 @@ from tenantry.errors import (
     unavailable_dependency,
     unavailable_response,
 )
+from tenantry.headers import SECURITY_HEADERS
 from tenantry.observability.access_log import observe_request
 
 _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}\Z")
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 _SECURITY_HEADERS_RAW = [
     (name.lower().encode("latin-1"), value.encode("latin-1"))
     for name, value in SECURITY_HEADERS.items()

@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.identity.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from tenantry.identity.models import User
+from tenantry.identity.routes.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from tests.accounts.conftest import LogCapture, MailSink, link_token
 from tests.conftest import PASSWORD, bearer, register
 

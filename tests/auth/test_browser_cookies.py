@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantry.identity.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
+from tenantry.identity.routes.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from tenantry.main import create_app
 from tests.conftest import PASSWORD, bearer, make_settings, register
 

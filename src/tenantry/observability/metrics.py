@@ -10,7 +10,6 @@ workers start: prometheus-client picks its storage when it is first imported.
 
 from __future__ import annotations
 
-import hmac
 import os
 import shutil
 import tempfile
@@ -20,10 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -36,8 +32,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
 from starlette.types import Scope
-
-from tenantry.errors import Unauthorized
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Requests no route matched (404s, scans, the web app's files) share one label, so a
@@ -190,28 +184,3 @@ def render_metrics() -> bytes:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest(REGISTRY)
-
-
-router = APIRouter(tags=["operations"])
-
-
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={
-        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
-        401: {"description": "`METRICS_TOKEN` is set and the bearer token is missing or wrong"},
-    },
-)
-async def metrics(request: Request) -> Response:
-    """Prometheus metrics of this instance (every worker's, summed). When `METRICS_TOKEN`
-    is set, the scraper must send it as `Authorization: Bearer <token>`."""
-    expected = request.app.state.settings.metrics_token
-    if expected is not None:
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        # Constant-time comparison: the scrape token is a credential.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            presented.encode("utf-8"), expected.get_secret_value().encode("utf-8")
-        ):
-            raise Unauthorized("A valid metrics token is required.", token_sent=bool(presented))
-    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)

@@ -19,7 +19,8 @@ from tenantry.audit.schemas import ACTION_FILTER_PATTERN, AuditEventRead, AuditF
 from tenantry.db import DbSession
 from tenantry.identity.dependencies import Superuser
 from tenantry.openapi import problems
-from tenantry.organizations.dependencies import OrgAccess, requires
+from tenantry.organizations.access import OrgAccess
+from tenantry.organizations.dependencies import requires
 from tenantry.organizations.permissions import Permission
 from tenantry.pagination import Page, PageParams, page_params
 

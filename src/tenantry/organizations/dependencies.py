@@ -11,8 +11,7 @@ own short transaction, because the request's transaction is about to roll back.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from typing import Annotated, Any
 
@@ -23,35 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry.audit.service import record_denial
 from tenantry.db import DbSession
 from tenantry.identity.dependencies import CurrentUser
-from tenantry.identity.principal import SignedInUser
+from tenantry.mail.mailer import MailSender
+from tenantry.organizations.access import OrgAccess
 from tenantry.organizations.exceptions import OrganizationNotFound, PermissionDenied
+from tenantry.organizations.mail import InvitationMail, InvitationSender, compose
 from tenantry.organizations.models import Membership, Organization, Role
 from tenantry.organizations.permissions import (
     ALL_PERMISSIONS,
-    OWNER_ROLE_ID,
     Permission,
     parse_permissions,
 )
 from tenantry.request_context import Context, RequestContext
-
-
-@dataclass(frozen=True, slots=True)
-class OrgAccess:
-    """Who acts on which organization, and with what rights."""
-
-    organization: Organization
-    user: SignedInUser
-    role: Role | None  # None: a superuser acting without a membership
-    permissions: frozenset[Permission]
-
-    @property
-    def is_owner(self) -> bool:
-        """Owners (and platform operators) alone may grant, change or remove the owner role."""
-        return self.user.is_superuser or (self.role is not None and self.role.id == OWNER_ROLE_ID)
-
-    def lacks(self, permissions: Iterable[str]) -> set[str]:
-        held = {permission.value for permission in self.permissions}
-        return {permission for permission in permissions if permission not in held}
 
 
 async def get_organization_access(org_id: uuid.UUID, user: CurrentUser, db: DbSession) -> OrgAccess:
@@ -186,3 +167,25 @@ async def audit_denials(
             context=context,
         )
         raise
+
+
+async def get_invitation_sender(request: Request) -> InvitationSender:
+    """How this app sends invitation mail: the test sink when one is set, else the mailer."""
+    sink: InvitationSender | None = getattr(request.app.state, "invitation_mail_sink", None)
+    if sink is not None:
+        return sink
+    mailer = getattr(request.app.state, "mailer", None)
+    if not isinstance(mailer, MailSender):
+        mailer = MailSender(request.app.state.settings)
+    sender = mailer
+    max_name_chars = request.app.state.settings.mail_quoted_text_max_chars
+
+    async def send_invitation_mail(mail: InvitationMail) -> None:
+        # The mailer logs, retries and never raises; without SMTP it writes the mail
+        # (and so the link) to the log in development and test only.
+        await sender.send(compose(mail, max_name_chars=max_name_chars))
+
+    return send_invitation_mail
+
+
+InvitationMailer = Annotated[InvitationSender, Depends(get_invitation_sender)]

@@ -14,7 +14,7 @@ from tenantry.config import Settings
 from tenantry.db import utcnow
 from tenantry.identity.models import User
 from tenantry.identity.principal import SignedInUser
-from tenantry.organizations.dependencies import OrgAccess
+from tenantry.organizations.access import OrgAccess, ensure_may_grant
 from tenantry.organizations.exceptions import (
     AlreadyMember,
     InvalidInvitationToken,
@@ -23,8 +23,8 @@ from tenantry.organizations.exceptions import (
 )
 from tenantry.organizations.mail import InvitationMail, InvitationSender, invitation_link
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
+from tenantry.organizations.roles import resolve_role
 from tenantry.organizations.schemas import InvitationRead, MembershipRead, OrganizationRead
-from tenantry.organizations.service import ensure_may_grant, resolve_role
 from tenantry.pagination import Page, PageParams, paginate
 from tenantry.request_context import RequestContext
 from tenantry.security.ratelimit import RequestLimits

@@ -3,7 +3,7 @@
 The link is built from `FRONTEND_URL`, never from the request's `Host` (DESIGN.md §5).
 Tests (and any integration that wants the mail itself) set
 `app.state.invitation_mail_sink` to an async callable; it then receives each
-`InvitationMail` instead of the mailer.
+`InvitationMail` instead of the mailer (`dependencies.get_invitation_sender`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from fastapi import Request
-
 from tenantry.config import Settings
-from tenantry.mail.mailer import MailSender, OutgoingMail, quoted, render_mail
+from tenantry.mail.mailer import OutgoingMail, quoted, render_mail
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +54,3 @@ def compose(mail: InvitationMail, *, max_name_chars: int) -> OutgoingMail:
             "expires": mail.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         },
     )
-
-
-async def get_invitation_sender(request: Request) -> InvitationSender:
-    sink: InvitationSender | None = getattr(request.app.state, "invitation_mail_sink", None)
-    if sink is not None:
-        return sink
-    mailer = getattr(request.app.state, "mailer", None)
-    if not isinstance(mailer, MailSender):
-        mailer = MailSender(request.app.state.settings)
-    sender = mailer
-    max_name_chars = request.app.state.settings.mail_quoted_text_max_chars
-
-    async def send_invitation_mail(mail: InvitationMail) -> None:
-        # The mailer logs, retries and never raises; without SMTP it writes the mail
-        # (and so the link) to the log in development and test only.
-        await sender.send(compose(mail, max_name_chars=max_name_chars))
-
-    return send_invitation_mail

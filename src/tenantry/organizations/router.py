@@ -15,14 +15,14 @@ from tenantry.db import DbSession
 from tenantry.dependencies import AppSettings, Limits
 from tenantry.identity.dependencies import CurrentUser
 from tenantry.openapi import problems
-from tenantry.organizations import invitations, service
+from tenantry.organizations import invitations, members, organizations, roles
+from tenantry.organizations.access import OrgAccess
 from tenantry.organizations.dependencies import (
-    OrgAccess,
+    InvitationMailer,
     audit_denials,
     requires,
     requires_or_self,
 )
-from tenantry.organizations.mail import InvitationSender, get_invitation_sender
 from tenantry.organizations.permissions import PERMISSION_DESCRIPTIONS, Permission
 from tenantry.organizations.schemas import (
     InvitationAccept,
@@ -48,7 +48,6 @@ in_organization = APIRouter(
 )
 
 Pagination = Annotated[PageParams, Depends(page_params)]
-InvitationMailer = Annotated[InvitationSender, Depends(get_invitation_sender)]
 
 
 # --- organizations ----------------------------------------------------------------
@@ -64,7 +63,7 @@ async def create_organization(
     body: OrganizationCreate, user: CurrentUser, db: DbSession, context: Context
 ) -> MyOrganization:
     """Create an organization; the caller becomes its owner."""
-    return await service.create_organization(
+    return await organizations.create_organization(
         db, user=user, name=body.name, slug=body.slug, context=context
     )
 
@@ -74,14 +73,14 @@ async def list_my_organizations(
     user: CurrentUser, db: DbSession, page: Pagination
 ) -> Page[MyOrganization]:
     """The caller's organizations, each with the caller's role."""
-    return await service.list_my_organizations(db, user=user, page=page)
+    return await organizations.list_my_organizations(db, user=user, page=page)
 
 
 @in_organization.get("")
 async def read_organization(
     access: Annotated[OrgAccess, requires(Permission.org_read)],
 ) -> MyOrganization:
-    return service.my_organization(access)
+    return organizations.my_organization(access)
 
 
 @in_organization.patch("", responses=problems(409, 422))
@@ -91,7 +90,7 @@ async def update_organization(
     db: DbSession,
     context: Context,
 ) -> MyOrganization:
-    return await service.update_organization(db, access=access, changes=body, context=context)
+    return await organizations.update_organization(db, access=access, changes=body, context=context)
 
 
 @in_organization.delete("", status_code=status.HTTP_204_NO_CONTENT)
@@ -101,7 +100,7 @@ async def delete_organization(
     context: Context,
 ) -> None:
     """Delete the organization with its members, invitations, custom roles and products."""
-    await service.delete_organization(db, access=access, context=context)
+    await organizations.delete_organization(db, access=access, context=context)
 
 
 # --- members ----------------------------------------------------------------------
@@ -113,7 +112,7 @@ async def list_members(
     db: DbSession,
     page: Pagination,
 ) -> Page[MemberRead]:
-    return await service.list_members(db, organization_id=access.organization.id, page=page)
+    return await members.list_members(db, organization_id=access.organization.id, page=page)
 
 
 @in_organization.patch("/members/{user_id}", responses=problems(409, 422))
@@ -125,7 +124,7 @@ async def change_member_role(
     context: Context,
 ) -> MemberRead:
     """Give a member another role. Nobody grants what they lack; owners alone touch owners."""
-    return await service.change_member_role(
+    return await members.change_member_role(
         db, access=access, user_id=user_id, role_name=body.role, context=context
     )
 
@@ -140,7 +139,7 @@ async def remove_member(
     context: Context,
 ) -> None:
     """Remove a member, or leave when `user_id` is the caller's own id."""
-    await service.remove_member(db, access=access, user_id=user_id, context=context)
+    await members.remove_member(db, access=access, user_id=user_id, context=context)
 
 
 # --- roles ------------------------------------------------------------------------
@@ -151,8 +150,8 @@ async def list_roles(
     access: Annotated[OrgAccess, requires(Permission.members_read)], db: DbSession
 ) -> Page[RoleRead]:
     """Built-in roles first, then the organization's own."""
-    roles = await service.list_roles(db, organization_id=access.organization.id)
-    return Page[RoleRead](items=roles, next_cursor=None)
+    found = await roles.list_roles(db, organization_id=access.organization.id)
+    return Page[RoleRead](items=found, next_cursor=None)
 
 
 @in_organization.post("/roles", status_code=status.HTTP_201_CREATED, responses=problems(409, 422))
@@ -162,7 +161,7 @@ async def create_role(
     db: DbSession,
     context: Context,
 ) -> RoleRead:
-    return await service.create_role(db, access=access, body=body, context=context)
+    return await roles.create_role(db, access=access, body=body, context=context)
 
 
 @in_organization.patch("/roles/{role_id}", responses=problems(409, 422))
@@ -173,7 +172,7 @@ async def update_role(
     db: DbSession,
     context: Context,
 ) -> RoleRead:
-    return await service.update_role(
+    return await roles.update_role(
         db, access=access, role_id=role_id, changes=body, context=context
     )
 
@@ -187,7 +186,7 @@ async def delete_role(
     db: DbSession,
     context: Context,
 ) -> None:
-    await service.delete_role(db, access=access, role_id=role_id, context=context)
+    await roles.delete_role(db, access=access, role_id=role_id, context=context)
 
 
 @router.get("/permissions", tags=["organizations"])

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from tenantry.db import DbSession
 from tenantry.openapi import problems
-from tenantry.organizations.dependencies import OrgAccess, requires
+from tenantry.organizations.access import OrgAccess
+from tenantry.organizations.dependencies import requires
 from tenantry.organizations.permissions import Permission
 from tenantry.pagination import Page, PageParams, page_params
 from tenantry.products import service
-from tenantry.products.dependencies import IfMatch, etag
+from tenantry.products.conditions import etag
+from tenantry.products.dependencies import IfMatch
 from tenantry.products.schemas import ProductCreate, ProductRead, ProductUpdate
 from tenantry.request_context import Context
 from tenantry.text import SingleLine

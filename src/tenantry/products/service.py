@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
 from tenantry.db import utcnow
-from tenantry.organizations.dependencies import OrgAccess
+from tenantry.organizations.access import OrgAccess
 from tenantry.pagination import Page, PageParams, paginate
-from tenantry.products.dependencies import Precondition
+from tenantry.products.conditions import Precondition
 from tenantry.products.exceptions import ProductNotFound, SkuTaken, VersionConflict
 from tenantry.products.models import Product
 from tenantry.products.schemas import ProductCreate, ProductRead, ProductUpdate

@@ -27,16 +27,16 @@ from tenantry.errors import InvalidToken
 from tenantry.identity import accounts, users
 from tenantry.identity import refresh as tokens
 from tenantry.identity import signin as service
-from tenantry.identity.cookies import (
+from tenantry.identity.dependencies import CurrentPrincipal, bearer_token
+from tenantry.identity.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
+from tenantry.identity.principal import authenticate
+from tenantry.identity.routes.cookies import (
     CSRF_COOKIE,
     CSRF_HEADER,
     REFRESH_COOKIE,
     clear_auth_cookies,
     set_auth_cookies,
 )
-from tenantry.identity.dependencies import CurrentPrincipal, bearer_token
-from tenantry.identity.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
-from tenantry.identity.principal import authenticate
 from tenantry.identity.schemas import (
     AccessTokenResponse,
     LoginRequest,

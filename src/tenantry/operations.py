@@ -1,12 +1,21 @@
+"""The operational endpoints a load balancer and a scraper call: `/healthz`, `/readyz`
+and `/metrics`. They sit with the app, not in observability/, because readiness asks
+the identity package's token-check pool and the scrape answers 401 like any route."""
+
 from __future__ import annotations
+
+import hmac
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.errors import Unauthorized
 from tenantry.identity.principal import AsyncpgPrincipalReader
+from tenantry.observability.metrics import render_metrics
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger("tenantry.health")
@@ -53,3 +62,25 @@ async def readyz(request: Request) -> JSONResponse:
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        401: {"description": "`METRICS_TOKEN` is set and the bearer token is missing or wrong"},
+    },
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of this instance (every worker's, summed). When `METRICS_TOKEN`
+    is set, the scraper must send it as `Authorization: Bearer <token>`."""
+    expected = request.app.state.settings.metrics_token
+    if expected is not None:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        # Constant-time comparison: the scrape token is a credential.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.encode("utf-8"), expected.get_secret_value().encode("utf-8")
+        ):
+            raise Unauthorized("A valid metrics token is required.", token_sent=bool(presented))
+    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)

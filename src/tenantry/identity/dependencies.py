@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,11 +11,17 @@ from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tenantry.audit.service import record_denial
+from tenantry.config import Settings
 from tenantry.db import DbSession
+from tenantry.dependencies import AppSettings, Hasher, Lockout
 from tenantry.errors import Forbidden, InvalidToken, Unauthorized
+from tenantry.identity import signin
 from tenantry.identity.models import User
 from tenantry.identity.principal import Principal, SignedInUser, authenticate
-from tenantry.request_context import Context
+from tenantry.identity.signin import SignedIn
+from tenantry.request_context import Context, RequestContext
+from tenantry.security.passwords import PasswordHasher
+from tenantry.security.ratelimit import LoginLockout
 
 # `tokenUrl` makes Swagger UI's Authorize button sign in through the OAuth 2.0 endpoint.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -90,3 +97,35 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
 
 
 SessionFactory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordSignIn:
+    """Checks a password and opens a session, with the app's hasher and lockout: the
+    one sign-in the browser login and the OAuth password grant share."""
+
+    settings: Settings
+    hasher: PasswordHasher
+    lockout: LoginLockout
+
+    async def __call__(
+        self, db: AsyncSession, *, email: str, password: str, context: RequestContext
+    ) -> SignedIn:
+        return await signin.authenticate(
+            db,
+            email=email,
+            password=password,
+            settings=self.settings,
+            hasher=self.hasher,
+            lockout=self.lockout,
+            context=context,
+        )
+
+
+async def get_password_sign_in(
+    settings: AppSettings, hasher: Hasher, lockout: Lockout
+) -> PasswordSignIn:
+    return PasswordSignIn(settings, hasher, lockout)
+
+
+SignIn = Annotated[PasswordSignIn, Depends(get_password_sign_in)]

@@ -22,7 +22,7 @@ from tenantry.identity.exceptions import InvalidRefreshToken
 from tenantry.identity.models import Session, User
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
-from tenantry.security.tokens import RefreshTokenCodec
+from tenantry.security.tokens import RefreshTokenClaims, RefreshTokenCodec
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,7 @@ def family_of(session: Session, settings: Settings) -> TokenFamily:
 async def rotate(
     db: AsyncSession,
     *,
-    token: str,
-    codec: RefreshTokenCodec,
+    claims: RefreshTokenClaims | None,
     settings: Settings,
     context: RequestContext,
 ) -> TokenFamily:
@@ -64,8 +63,7 @@ async def rotate(
     the family's current token (two tabs, a lost response) and changes nothing. Any
     other older token is a replay: the whole session is revoked.
     """
-    claims = codec.decode(token)
-    if claims is None:
+    if claims is None:  # not a token this service issued
         metrics.REFRESHES.labels("refused").inc()
         raise InvalidRefreshToken()
     now = utcnow()

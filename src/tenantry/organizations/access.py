@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantry import audit
+from tenantry.audit.models import AuditEvent
 from tenantry.identity.principal import SignedInUser
 from tenantry.organizations.exceptions import (
     LastOwner,
@@ -24,6 +27,7 @@ from tenantry.organizations.permissions import (
     OWNER_ROLE_ID,
     Permission,
 )
+from tenantry.request_context import RequestContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,14 @@ class OrgAccess:
     user: SignedInUser
     role: Role | None  # None: a superuser acting without a membership
     permissions: frozenset[Permission]
+    # Plain copies of the two ids: a rollback expires the ORM rows, and reading an
+    # expired row's id would need a query the async session cannot make lazily.
+    organization_id: uuid.UUID = field(init=False)
+    user_id: uuid.UUID = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "organization_id", self.organization.id)
+        object.__setattr__(self, "user_id", self.user.id)
 
     @property
     def is_owner(self) -> bool:
@@ -43,6 +55,28 @@ class OrgAccess:
     def lacks(self, permissions: Iterable[str]) -> set[str]:
         held = {permission.value for permission in self.permissions}
         return {permission for permission in permissions if permission not in held}
+
+    def record(
+        self,
+        db: AsyncSession,
+        action: str,
+        *,
+        context: RequestContext,
+        target_type: str,
+        target_id: uuid.UUID | str,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """An audit event of this organization by this caller, in `db`'s transaction."""
+        return audit.record(
+            db,
+            action=action,
+            context=context,
+            actor_user_id=self.user_id,
+            organization_id=self.organization_id,
+            target_type=target_type,
+            target_id=target_id,
+            details=details,
+        )
 
 
 def ensure_may_grant(access: OrgAccess, role: Role) -> None:

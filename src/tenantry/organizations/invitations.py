@@ -93,12 +93,10 @@ async def create_invitation(
     )
     db.add(invitation)
     await db.flush()
-    audit.record(
+    access.record(
         db,
-        action="invitation.created",
+        "invitation.created",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization.id,
         target_type="invitation",
         target_id=invitation.id,
         details={"email": email, "role": role.name},
@@ -138,12 +136,10 @@ async def revoke_invitation(
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
         return  # already settled: revoking again changes nothing
     invitation.revoked_at = utcnow()
-    audit.record(
+    access.record(
         db,
-        action="invitation.revoked",
+        "invitation.revoked",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="invitation",
         target_id=invitation.id,
         details={"email": invitation.email},

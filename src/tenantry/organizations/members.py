@@ -10,7 +10,6 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry import audit
 from tenantry.identity.models import User
 from tenantry.organizations.access import (
     OrgAccess,
@@ -94,12 +93,10 @@ async def change_member_role(
     if current_role.id == OWNER_ROLE_ID:
         await ensure_not_last_owner(db, organization_id)
     membership.role_id = new_role.id
-    audit.record(
+    access.record(
         db,
-        action="member.role_changed",
+        "member.role_changed",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="user",
         target_id=user_id,
         details={"from": current_role.name, "to": new_role.name},
@@ -123,12 +120,10 @@ async def remove_member(
     if role.id == OWNER_ROLE_ID:
         await ensure_not_last_owner(db, organization_id)
     await db.delete(membership)
-    audit.record(
+    access.record(
         db,
-        action="member.removed",
+        "member.removed",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="user",
         target_id=user_id,
         details={"role": role.name, "left": leaving},

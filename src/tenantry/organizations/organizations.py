@@ -122,12 +122,10 @@ async def update_organization(
         raise SlugTaken()
     for key, value in fields.items():
         setattr(organization, key, value)
-    audit.record(
+    access.record(
         db,
-        action="org.updated",
+        "org.updated",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization.id,
         target_type="organization",
         target_id=organization.id,
         details={"changes": fields},
@@ -159,12 +157,10 @@ async def delete_organization(
         delete(Organization).where(Organization.id == organization_id),
     ):
         await db.execute(statement.execution_options(synchronize_session=False))
-    audit.record(
+    access.record(
         db,
-        action="org.deleted",
+        "org.deleted",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="organization",
         target_id=organization_id,
         details={"name": organization.name, "slug": organization.slug},

@@ -11,7 +11,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry import audit
 from tenantry.organizations.access import OrgAccess, ensure_permissions_grantable
 from tenantry.organizations.exceptions import (
     BuiltinRoleReadOnly,
@@ -114,12 +113,10 @@ async def create_role(
     db.add(role)
     try:
         await db.flush()
-        audit.record(
+        access.record(
             db,
-            action="role.created",
+            "role.created",
             context=context,
-            actor_user_id=access.user.id,
-            organization_id=organization_id,
             target_type="role",
             target_id=role.id,
             details={"name": role.name, "permissions": permissions},
@@ -161,12 +158,10 @@ async def update_role(
         return role_read(role)
     for key, value in fields.items():
         setattr(role, key, value)
-    audit.record(
+    access.record(
         db,
-        action="role.updated",
+        "role.updated",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="role",
         target_id=role.id,
         details={"changes": fields},
@@ -203,12 +198,10 @@ async def delete_role(
         )
     name = role.name
     await db.delete(role)
-    audit.record(
+    access.record(
         db,
-        action="role.deleted",
+        "role.deleted",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="role",
         target_id=role_id,
         details={"name": name},

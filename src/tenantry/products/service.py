@@ -14,7 +14,6 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry import audit
 from tenantry.db import utcnow
 from tenantry.organizations.access import OrgAccess
 from tenantry.pagination import Page, PageParams, paginate
@@ -95,12 +94,10 @@ async def create_product(
     db.add(product)
     try:
         await db.flush()
-        audit.record(
+        access.record(
             db,
-            action="product.created",
+            "product.created",
             context=context,
-            actor_user_id=access.user.id,
-            organization_id=organization_id,
             target_type="product",
             target_id=product.id,
             details={"name": product.name, "sku": product.sku},
@@ -171,12 +168,10 @@ async def update_product(
     if updated is None:
         raise await _explain_miss(db, organization_id=organization_id, product_id=product_id)
     product = updated
-    audit.record(
+    access.record(
         db,
-        action="product.updated",
+        "product.updated",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="product",
         target_id=product_id,
         details={"fields": sorted(fields), "version": product.version},
@@ -213,12 +208,10 @@ async def delete_product(
     if deleted is None:
         raise await _explain_miss(db, organization_id=organization_id, product_id=product_id)
     name, sku, version = deleted
-    audit.record(
+    access.record(
         db,
-        action="product.deleted",
+        "product.deleted",
         context=context,
-        actor_user_id=access.user.id,
-        organization_id=organization_id,
         target_type="product",
         target_id=product_id,
         details={"name": name, "sku": sku, "version": version},

@@ -15,19 +15,15 @@ from tenantry.config import Settings
 from tenantry.db import DbSession
 from tenantry.dependencies import (
     AppSettings,
-    Csrf,
     Hasher,
     Limits,
-    Lockout,
     Mailer,
-    RefreshCodec,
-    Signer,
 )
 from tenantry.errors import InvalidToken
 from tenantry.identity import accounts, users
 from tenantry.identity import refresh as tokens
 from tenantry.identity import signin as service
-from tenantry.identity.dependencies import CurrentPrincipal, bearer_token
+from tenantry.identity.dependencies import CurrentPrincipal, SignIn, bearer_token
 from tenantry.identity.exceptions import CsrfFailed, InvalidRefreshToken, SessionNotFound
 from tenantry.identity.principal import authenticate
 from tenantry.identity.routes.cookies import (
@@ -35,8 +31,8 @@ from tenantry.identity.routes.cookies import (
     CSRF_HEADER,
     REFRESH_COOKIE,
     clear_auth_cookies,
-    set_auth_cookies,
 )
+from tenantry.identity.routes.issuer import Issuer
 from tenantry.identity.schemas import (
     AccessTokenResponse,
     LoginRequest,
@@ -105,38 +101,17 @@ async def login(
     request: Request,
     response: Response,
     db: DbSession,
-    settings: AppSettings,
-    hasher: Hasher,
-    signer: Signer,
-    refresh_codec: RefreshCodec,
-    csrf: Csrf,
+    sign_in: SignIn,
+    issuer: Issuer,
     context: Context,
     limits: Limits,
-    lockout: Lockout,
 ) -> AccessTokenResponse:
     """Sign in from a browser: the access token is returned for memory only; the refresh
     token is set in an HttpOnly cookie, with a CSRF cookie for the double submit."""
-    _refuse_cross_site(request, settings)
+    _refuse_cross_site(request, issuer.settings)
     await limits.hit("login", context.ip)
-    signed_in = await service.authenticate(
-        db,
-        email=body.email,
-        password=body.password,
-        settings=settings,
-        hasher=hasher,
-        lockout=lockout,
-        context=context,
-    )
-    family = tokens.family_of(signed_in.session, settings)
-    set_auth_cookies(
-        response,
-        refresh_token=refresh_codec.encode(family.session_id, family.counter),
-        csrf_token=csrf.token_for(family.session_id),
-        max_age=family.refresh_expires_in,
-        secure=settings.secure_cookies,
-    )
-    access = signer.issue(user_id=signed_in.user.id, session_id=signed_in.session.id)
-    return AccessTokenResponse(access_token=access, expires_in=signer.ttl_seconds)
+    signed_in = await sign_in(db, email=body.email, password=body.password, context=context)
+    return issuer.to_browser(response, tokens.family_of(signed_in.session, issuer.settings))
 
 
 @router.post("/refresh", responses=problems(401, 403, 429))
@@ -144,10 +119,7 @@ async def refresh(
     request: Request,
     response: Response,
     db: DbSession,
-    settings: AppSettings,
-    signer: Signer,
-    refresh_codec: RefreshCodec,
-    csrf: Csrf,
+    issuer: Issuer,
     context: Context,
     limits: Limits,
     refresh_cookie: RefreshCookie = None,
@@ -155,24 +127,14 @@ async def refresh(
     csrf_header: CsrfHeader = None,
 ) -> AccessTokenResponse:
     """Exchange the refresh cookie for a new access token; the cookie rotates."""
-    _refuse_cross_site(request, settings)
+    _refuse_cross_site(request, issuer.settings)
     await limits.hit("refresh", context.ip)
-    claims = refresh_codec.decode(refresh_cookie) if refresh_cookie else None
+    claims = issuer.refresh_codec.decode(refresh_cookie) if refresh_cookie else None
     if claims is None:
         raise InvalidRefreshToken()
-    _require_csrf(csrf, claims.session_id, csrf_header, csrf_cookie)
-    family = await tokens.rotate(
-        db, token=refresh_cookie or "", codec=refresh_codec, settings=settings, context=context
-    )
-    set_auth_cookies(
-        response,
-        refresh_token=refresh_codec.encode(family.session_id, family.counter),
-        csrf_token=csrf.token_for(family.session_id),
-        max_age=family.refresh_expires_in,
-        secure=settings.secure_cookies,
-    )
-    access = signer.issue(user_id=family.user_id, session_id=family.session_id)
-    return AccessTokenResponse(access_token=access, expires_in=signer.ttl_seconds)
+    _require_csrf(issuer.csrf, claims.session_id, csrf_header, csrf_cookie)
+    family = await tokens.rotate(db, claims=claims, settings=issuer.settings, context=context)
+    return issuer.to_browser(response, family)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403))
@@ -180,10 +142,7 @@ async def logout(
     request: Request,
     response: Response,
     db: DbSession,
-    settings: AppSettings,
-    signer: Signer,
-    refresh_codec: RefreshCodec,
-    csrf: Csrf,
+    issuer: Issuer,
     context: Context,
     token: Annotated[str | None, bearer_token],
     refresh_cookie: RefreshCookie = None,
@@ -192,18 +151,20 @@ async def logout(
 ) -> None:
     """End this session (by bearer token, or by the refresh cookie with the CSRF header)
     and clear the cookies. Idempotent: without a live session it only clears cookies."""
-    _refuse_cross_site(request, settings)
+    _refuse_cross_site(request, issuer.settings)
     ending: tuple[uuid.UUID, uuid.UUID] | None = None  # (session id, user id)
     if token:
         try:
-            principal = await authenticate(request.app.state.principal_reader, signer, token)
+            principal = await authenticate(request.app.state.principal_reader, issuer.signer, token)
             ending = (principal.session_id, principal.user.id)
         except InvalidToken:
             ending = None
     if ending is None and refresh_cookie:
-        session = await tokens.session_for_token(db, token=refresh_cookie, codec=refresh_codec)
+        session = await tokens.session_for_token(
+            db, token=refresh_cookie, codec=issuer.refresh_codec
+        )
         if session is not None:
-            _require_csrf(csrf, session.id, csrf_header, csrf_cookie)
+            _require_csrf(issuer.csrf, session.id, csrf_header, csrf_cookie)
             ending = (session.id, session.user_id)
     if ending is not None:
         session_id, user_id = ending
@@ -215,7 +176,7 @@ async def logout(
             actor_user_id=user_id,
             context=context,
         )
-    clear_auth_cookies(response, secure=settings.secure_cookies)
+    issuer.clear_cookies(response)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=problems(401))

@@ -14,19 +14,16 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantry.config import Settings
 from tenantry.db import DbSession
-from tenantry.dependencies import AppSettings, Hasher, Limits, Lockout, RefreshCodec, Signer
+from tenantry.dependencies import Limits, RefreshCodec
 from tenantry.identity import refresh as tokens
-from tenantry.identity import signin as service
+from tenantry.identity.dependencies import PasswordSignIn, SignIn
 from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
+from tenantry.identity.routes.issuer import Issuer, TokenIssuer
 from tenantry.identity.schemas import PASSWORD_INPUT_MAX, Email, OAuthError, TokenPairResponse
 from tenantry.identity.sessions import revoke_session
 from tenantry.request_context import Context, RequestContext
-from tenantry.security.jwt import TokenSigner
-from tenantry.security.passwords import PasswordHasher
-from tenantry.security.ratelimit import LoginLockout, RateLimited, RequestLimits
-from tenantry.security.tokens import RefreshTokenCodec
+from tenantry.security.ratelimit import RateLimited, RequestLimits
 
 router = APIRouter(prefix="/auth", tags=["oauth2"])
 
@@ -47,13 +44,10 @@ def oauth_error(error: str, description: str, status_code: int = 400) -> JSONRes
 )
 async def token(
     db: DbSession,
-    settings: AppSettings,
-    hasher: Hasher,
-    signer: Signer,
-    refresh_codec: RefreshCodec,
+    sign_in: SignIn,
+    issuer: Issuer,
     context: Context,
     limits: Limits,
-    lockout: Lockout,
     grant_type: OptionalForm = None,
     username: OptionalForm = None,
     password: OptionalForm = None,
@@ -65,13 +59,10 @@ async def token(
     try:
         return await _grant(
             db,
-            settings=settings,
-            hasher=hasher,
-            signer=signer,
-            refresh_codec=refresh_codec,
+            sign_in=sign_in,
+            issuer=issuer,
             context=context,
             limits=limits,
-            lockout=lockout,
             grant_type=grant_type,
             username=username,
             password=password,
@@ -87,13 +78,10 @@ async def token(
 async def _grant(
     db: AsyncSession,
     *,
-    settings: Settings,
-    hasher: PasswordHasher,
-    signer: TokenSigner,
-    refresh_codec: RefreshTokenCodec,
+    sign_in: PasswordSignIn,
+    issuer: TokenIssuer,
     context: RequestContext,
     limits: RequestLimits,
-    lockout: LoginLockout,
     grant_type: str | None,
     username: str | None,
     password: str | None,
@@ -110,27 +98,22 @@ async def _grant(
         except ValidationError:
             return oauth_error("invalid_grant", "Invalid email or password.")
         try:
-            signed_in = await service.authenticate(
-                db,
-                email=email,
-                password=password,
-                settings=settings,
-                hasher=hasher,
-                lockout=lockout,
-                context=context,
-            )
+            signed_in = await sign_in(db, email=email, password=password, context=context)
         except InvalidCredentials:
             return oauth_error("invalid_grant", "Invalid email or password.")
         except EmailNotVerified:
             return oauth_error("invalid_grant", "Verify your email address before signing in.")
-        family = tokens.family_of(signed_in.session, settings)
+        family = tokens.family_of(signed_in.session, issuer.settings)
     elif grant_type == "refresh_token":
         await limits.hit("refresh", context.ip)
         if not refresh_token:
             return oauth_error("invalid_request", "refresh_token is required.")
         try:
             family = await tokens.rotate(
-                db, token=refresh_token, codec=refresh_codec, settings=settings, context=context
+                db,
+                claims=issuer.refresh_codec.decode(refresh_token),
+                settings=issuer.settings,
+                context=context,
             )
         except InvalidRefreshToken:
             return oauth_error("invalid_grant", "The refresh token is invalid or expired.")
@@ -140,12 +123,7 @@ async def _grant(
         return oauth_error(
             "unsupported_grant_type", "Supported grant types: password, refresh_token."
         )
-    pair = TokenPairResponse(
-        access_token=signer.issue(user_id=family.user_id, session_id=family.session_id),
-        expires_in=signer.ttl_seconds,
-        refresh_token=refresh_codec.encode(family.session_id, family.counter),
-    )
-    return JSONResponse(pair.model_dump(), headers=NO_STORE)
+    return JSONResponse(issuer.token_pair(family).model_dump(), headers=NO_STORE)
 
 
 @router.post(

@@ -1,3 +1,3 @@
-from tenantry.audit.service import record
+from tenantry.audit.service import record, record_own
 
-__all__ = ["record"]
+__all__ = ["record", "record_own"]

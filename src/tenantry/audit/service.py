@@ -49,6 +49,29 @@ def record(
     return event
 
 
+def record_own(
+    db: AsyncSession,
+    action: str,
+    *,
+    user_id: uuid.UUID | None,
+    context: RequestContext | None,
+    outcome: Literal["success", "failure"] = "success",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An event a user caused on their own account (sign-in, password, email); `None`
+    for an attempt on an address no account has, which is recorded all the same."""
+    return record(
+        db,
+        action=action,
+        context=context,
+        outcome=outcome,
+        actor_user_id=user_id,
+        target_type="user",
+        target_id=user_id,
+        details=details,
+    )
+
+
 # Events are written only by `record`, whose uuid7 id and `occurred_at` come from the
 # same clock in the same flush. So a time window is also an id range, which the id
 # indexes walk instead of scanning every newer event; the slack covers the moments

@@ -108,13 +108,11 @@ async def send_password_reset(
                 purpose=Purpose.reset_password,
                 ttl_seconds=settings.password_reset_ttl_seconds,
             )
-            audit.record(
+            audit.record_own(
                 db,
-                action="password.reset.requested",
+                "password.reset.requested",
+                user_id=user.id,
                 context=context,
-                actor_user_id=user.id,
-                target_type="user",
-                target_id=user.id,
             )
             await db.commit()
             email = user.email
@@ -155,23 +153,19 @@ async def reset_password(
     user.failed_login_count = 0
     if user.email_verified_at is None:
         user.email_verified_at = now
-        audit.record(
+        audit.record_own(
             db,
-            action="email.verified",
+            "email.verified",
+            user_id=user.id,
             context=context,
-            actor_user_id=user.id,
-            target_type="user",
-            target_id=user.id,
             details={"via": "password_reset"},
         )
     revoked = await revoke_user_sessions(db, user_id=user.id, reason="password_reset")
-    audit.record(
+    audit.record_own(
         db,
-        action="password.reset.completed",
+        "password.reset.completed",
+        user_id=user.id,
         context=context,
-        actor_user_id=user.id,
-        target_type="user",
-        target_id=user.id,
         details={"sessions_revoked": revoked},
     )
     await db.commit()
@@ -205,14 +199,12 @@ async def change_password(
     await release_connection(db)  # no pooled connection held while bcrypt runs
     valid, _ = await hasher.verify(current_password, user.password_hash)
     if not valid:
-        audit.record(
+        audit.record_own(
             db,
-            action="password.changed",
-            outcome="failure",
+            "password.changed",
+            user_id=user.id,
             context=context,
-            actor_user_id=user.id,
-            target_type="user",
-            target_id=user.id,
+            outcome="failure",
             details={"reason": "invalid_current_password"},
         )
         await settle_password_failure(
@@ -229,13 +221,11 @@ async def change_password(
     revoked = await revoke_user_sessions(
         db, user_id=user.id, reason="password_changed", keep_session_id=principal.session_id
     )
-    audit.record(
+    audit.record_own(
         db,
-        action="password.changed",
+        "password.changed",
+        user_id=user.id,
         context=context,
-        actor_user_id=user.id,
-        target_type="user",
-        target_id=user.id,
         details={"sessions_revoked": revoked},
     )
     await db.commit()
@@ -273,12 +263,10 @@ async def verify_email(db: AsyncSession, *, token: str, context: RequestContext)
         raise InvalidAccountToken()
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-        audit.record(
+        audit.record_own(
             db,
-            action="email.verified",
+            "email.verified",
+            user_id=user.id,
             context=context,
-            actor_user_id=user.id,
-            target_type="user",
-            target_id=user.id,
         )
     await db.commit()

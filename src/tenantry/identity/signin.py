@@ -77,14 +77,12 @@ async def settle_password_failure(
     if consecutive == lockout.policy.max_consecutive_failures:
         locks.append({"email": email, "reset_required": True})
     for details in locks:
-        audit.record(
+        audit.record_own(
             db,
-            action="auth.locked",
-            outcome="failure",
+            "auth.locked",
+            user_id=user_id,
             context=context,
-            actor_user_id=user_id,
-            target_type="user",
-            target_id=user_id,
+            outcome="failure",
             details=details,
         )
     await db.commit()

@@ -96,13 +96,11 @@ async def register(
     db.add(user)
     try:
         await db.flush()
-        audit.record(
+        audit.record_own(
             db,
-            action="user.registered",
+            "user.registered",
+            user_id=user.id,
             context=context,
-            actor_user_id=user.id,
-            target_type="user",
-            target_id=user.id,
             details={"is_superuser": True} if is_superuser else None,
         )
         await db.commit()
@@ -177,13 +175,11 @@ async def deactivate_self(db: AsyncSession, *, user: User, context: RequestConte
     await _keep_a_superuser(db, user_id=user.id, values={"is_active": False})
     user.is_active = False
     await revoke_user_sessions(db, user_id=user.id, reason="user_deactivated")
-    audit.record(
+    audit.record_own(
         db,
-        action="user.deactivated",
+        "user.deactivated",
+        user_id=user.id,
         context=context,
-        actor_user_id=user.id,
-        target_type="user",
-        target_id=user.id,
     )
     await db.commit()
 

@@ -189,13 +189,11 @@ async def logout_all(
 ) -> None:
     """End every session of the signed-in user, on every device."""
     count = await revoke_user_sessions(db, user_id=principal.user.id, reason="logout_all")
-    audit.record(
+    audit.record_own(
         db,
-        action="auth.logout",
+        "auth.logout",
+        user_id=principal.user.id,
         context=context,
-        actor_user_id=principal.user.id,
-        target_type="user",
-        target_id=principal.user.id,
         details={"scope": "all", "sessions": count},
     )
     await db.commit()

@@ -3,6 +3,10 @@
 Domains raise `ProblemError` subclasses that carry their status and stable `code`;
 the handlers installed by `install_error_handlers` render them, FastAPI's validation
 errors, Starlette's HTTP errors and any unhandled exception the same way.
+
+Over 300 lines on purpose: the error types, their rendering and the outage
+classification (which failures are a 503) belong together, so every answer that is
+not a route's own comes from this one file.
 """
 
 from __future__ import annotations

@@ -14,11 +14,10 @@
  *   share one refresh; tabs tell each other about sign-out over a BroadcastChannel.
  */
 
-export interface TokenGrant {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
+import type { components } from "../api/schema";
+
+/** What /auth/login and /auth/refresh answer: the access token and its lifetime. */
+type TokenGrant = components["schemas"]["AccessTokenResponse"];
 
 export type AuthStatus = "unknown" | "signed-in" | "signed-out";
 
@@ -265,9 +264,7 @@ function withToken(request: Request, token: string | null): Request {
 }
 
 function defaultChannel(): MessageChannelLike | null {
-  return typeof BroadcastChannel === "undefined"
-    ? null
-    : (new BroadcastChannel(CHANNEL_NAME) as unknown as MessageChannelLike);
+  return typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(CHANNEL_NAME);
 }
 
 function defaultLocks(): Pick<LockManager, "request"> | null {

@@ -4,7 +4,8 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { createQueryClient } from "../shared/query";
-import { AuthProvider, currentUserQuery, useAuth } from "./AuthProvider";
+import { AuthProvider, useAuth } from "./AuthProvider";
+import { currentUserQuery } from "./currentUser";
 
 const USER = {
   id: "u1",

@@ -1,18 +1,13 @@
-import { queryOptions, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState, useSyncExternalStore } from "react";
 
-import { api, type Schemas, unwrap } from "../api/client";
+import type { Schemas } from "../api/client";
 import { describeError, errorFromResponse } from "../api/problem";
+import { currentUserQuery } from "./currentUser";
 import { auth } from "./index";
 import { type AuthStatus, ResponseError } from "./session";
 
 type User = Schemas["UserRead"];
-
-/** The signed-in user (GET /users/me); features that change the profile update this entry. */
-export const currentUserQuery = queryOptions({
-  queryKey: ["users", "me"],
-  queryFn: () => unwrap(api.GET("/users/me")),
-});
 
 interface AuthContextValue {
   status: AuthStatus;

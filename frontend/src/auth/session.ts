@@ -17,7 +17,7 @@
 import type { components } from "../api/schema";
 
 /** What /auth/login and /auth/refresh answer: the access token and its lifetime. */
-type TokenGrant = components["schemas"]["AccessTokenResponse"];
+type AccessTokenResponse = components["schemas"]["AccessTokenResponse"];
 
 export type AuthStatus = "unknown" | "signed-in" | "signed-out";
 
@@ -118,7 +118,7 @@ export class AuthSession {
       }),
     );
     if (!response.ok) throw new ResponseError(response);
-    this.#accept((await response.json()) as TokenGrant);
+    this.#accept((await response.json()) as AccessTokenResponse);
     this.#channel?.postMessage({ type: "signed-in" });
   }
 
@@ -202,7 +202,7 @@ export class AuthSession {
       this.#signOutLocally(false);
       return false;
     }
-    this.#accept((await response.json()) as TokenGrant);
+    this.#accept((await response.json()) as AccessTokenResponse);
     return true;
   }
 
@@ -211,7 +211,7 @@ export class AuthSession {
     return this.#locks.request(REFRESH_LOCK, work) as Promise<T>;
   }
 
-  #accept(grant: TokenGrant): void {
+  #accept(grant: AccessTokenResponse): void {
     this.#accessToken = grant.access_token;
     this.#cancelTimer();
     this.#timer = this.#setTimer(() => void this.refresh(), refreshDelayMs(grant.expires_in));

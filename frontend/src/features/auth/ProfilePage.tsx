@@ -58,8 +58,8 @@ function NameForm({ initial }: { initial: string }) {
   const updateProfile = useUpdateProfile();
   const [fullName, setFullName] = useState(initial);
   const [saved, setSaved] = useState(false);
-  // The saved name may change (here, or on another visit): show it, as React's docs adjust
-  // state to a changed prop, during render rather than in an effect.
+  // The saved name can change under the form (a save, or the profile read again): show the
+  // new one. State follows a changed prop during render, as React's docs do, not in an effect.
   const [shown, setShown] = useState(initial);
   if (shown !== initial) {
     setShown(initial);

@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { useNavigate } from "react-router";
 
 import type { Schemas } from "../../api/client";
-import { currentUserQuery } from "../../auth/AuthProvider";
+import { currentUserQuery } from "../../auth/currentUser";
 import * as calls from "./api";
 
 export function useRegister() {

@@ -1,23 +1,24 @@
+import { type QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 
 import { AuthProvider, useAuth } from "./auth/AuthProvider";
-import { Loading } from "./components/forms";
-import { PublicLayout, SignedInLayout } from "./components/Layout";
-import { RequireAuth } from "./components/RequireAuth";
-import { AcceptInvitationPage } from "./pages/AcceptInvitation";
-import { AuditLogPage } from "./pages/AuditLog";
-import { MembersPage } from "./pages/Members";
-import { NotFoundPage } from "./pages/NotFound";
-import { OrganizationLayout } from "./pages/OrganizationLayout";
-import { OrganizationsPage } from "./pages/Organizations";
-import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordReset";
-import { ProductPage } from "./pages/ProductEditor";
-import { ProductsPage } from "./pages/Products";
-import { ProfilePage } from "./pages/Profile";
-import { SessionsPage } from "./pages/Sessions";
-import { SignInPage } from "./pages/SignIn";
-import { SignUpPage } from "./pages/SignUp";
-import { VerifyEmailPage } from "./pages/VerifyEmail";
+import { AuditLogPage } from "./features/audit/AuditLogPage";
+import { ForgotPasswordPage, ResetPasswordPage } from "./features/auth/PasswordResetPages";
+import { ProfilePage } from "./features/auth/ProfilePage";
+import { SignInPage } from "./features/auth/SignInPage";
+import { SignUpPage } from "./features/auth/SignUpPage";
+import { VerifyEmailPage } from "./features/auth/VerifyEmailPage";
+import { AcceptInvitationPage } from "./features/organizations/AcceptInvitationPage";
+import { MembersPage } from "./features/organizations/MembersPage";
+import { OrganizationLayout } from "./features/organizations/OrganizationLayout";
+import { OrganizationsPage } from "./features/organizations/OrganizationsPage";
+import { ProductPage } from "./features/products/ProductPage";
+import { ProductsPage } from "./features/products/ProductsPage";
+import { SessionsPage } from "./features/sessions/SessionsPage";
+import { Loading } from "./shared/forms";
+import { PublicLayout, SignedInLayout } from "./shared/Layout";
+import { NotFoundPage } from "./shared/NotFoundPage";
+import { RequireAuth } from "./shared/RequireAuth";
 
 function Home() {
   const { status } = useAuth();
@@ -67,10 +68,13 @@ const router = createBrowserRouter([
   { path: "*", element: <NotFoundPage /> },
 ]);
 
-export function App() {
+/** The app under one QueryClient (created once, in main.tsx): the server state of every page. */
+export function App({ queryClient }: { queryClient: QueryClient }) {
   return (
-    <AuthProvider>
-      <RouterProvider router={router} />
-    </AuthProvider>
+    <QueryClientProvider client={queryClient}>
+      <AuthProvider>
+        <RouterProvider router={router} />
+      </AuthProvider>
+    </QueryClientProvider>
   );
 }

@@ -1,7 +1,7 @@
 import createClient from "openapi-fetch";
 
 import { auth } from "../auth";
-import { ApiError, type Problem } from "./problem";
+import { ApiError, asProblem } from "./problem";
 import type { components, paths } from "./schema";
 
 /**
@@ -22,7 +22,7 @@ type Result = { data?: unknown; error?: unknown; response: Response };
 export async function unwrap<R extends Result>(call: Promise<R>): Promise<Exclude<R["data"], undefined>> {
   const { data, error, response } = await call;
   if (!response.ok || error !== undefined) {
-    throw new ApiError(response.status, (error && typeof error === "object" ? error : {}) as Problem);
+    throw new ApiError(response.status, asProblem(error));
   }
   return data as Exclude<R["data"], undefined>;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { ApiError, describeError, errorFromResponse } from "./problem";
+import { ApiError, asProblem, describeError, errorFromResponse } from "./problem";
 
 function problem(status: number, body: unknown, type = "application/problem+json"): Response {
   return new Response(typeof body === "string" ? body : JSON.stringify(body), {
@@ -42,6 +42,22 @@ describe("problem+json to a message", () => {
     const error = await errorFromResponse(problem(502, "<html>Bad gateway</html>", "text/html"));
     expect(error.status).toBe(502);
     expect(error.message).toBe("The server had a problem. Try again in a moment.");
+  });
+
+  it("reads a validation problem without errors like any other", async () => {
+    const error = await errorFromResponse(
+      problem(422, { code: "validation_error", detail: "Invalid request", errors: null }),
+    );
+    expect(error.message).toBe("Invalid request");
+    expect(error.fieldErrors).toEqual([]);
+  });
+
+  it("takes a JSON body that is no object for no problem at all", async () => {
+    const error = await errorFromResponse(problem(404, JSON.stringify("gone")));
+    expect(error.code).toBe("http_404");
+    expect(error.message).toBe("The request failed (HTTP 404).");
+    expect(asProblem(null)).toEqual({});
+    expect(asProblem(42)).toEqual({});
   });
 
   it("explains a network failure", () => {

@@ -3,20 +3,16 @@
  * — a problem body, another body, or no answer at all — into one message a person can act on.
  */
 
-export interface FieldError {
-  loc: (string | number)[];
-  msg: string;
-  type: string;
-}
+import type { components } from "./schema";
 
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  errors?: FieldError[];
-}
+/** One entry of a validation problem's `errors`: where, what, and which rule. */
+export type FieldError = components["schemas"]["ErrorItem"];
+
+/**
+ * The problem+json body as the schema describes it. Every field is optional here: a proxy
+ * or an old server may answer with part of it, or with no problem body at all.
+ */
+export type Problem = Partial<components["schemas"]["Problem"]>;
 
 export class ApiError extends Error {
   readonly status: number;
@@ -64,12 +60,16 @@ function fieldName(error: FieldError): string {
   return path.length ? path.join(".").replaceAll("_", " ") : "Request";
 }
 
+/** A body of unknown shape as a problem: an object's fields are read, anything else is none. */
+export function asProblem(body: unknown): Problem {
+  return body !== null && typeof body === "object" ? body : {};
+}
+
 /** Read a failed response into an ApiError, whatever its body holds. */
 export async function errorFromResponse(response: Response): Promise<ApiError> {
   let problem: Problem = {};
   try {
-    const body: unknown = await response.clone().json();
-    if (body && typeof body === "object") problem = body as Problem;
+    problem = asProblem(await response.clone().json());
   } catch {
     // Not JSON (a proxy's HTML page, say): the status alone must do.
   }

@@ -1,7 +1,9 @@
-import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { createContext, type ReactNode, useCallback, useContext, useEffect, useState, useSyncExternalStore } from "react";
 
-import { api, type Schemas, unwrap } from "../api/client";
+import type { Schemas } from "../api/client";
 import { describeError, errorFromResponse } from "../api/problem";
+import { currentUserQuery } from "./currentUser";
 import { auth } from "./index";
 import { type AuthStatus, ResponseError } from "./session";
 
@@ -14,41 +16,45 @@ interface AuthContextValue {
   user: User | null;
   /** Why the signed-in user's profile could not be loaded, if it could not. */
   userError: string | null;
-  signIn(email: string, password: string): Promise<void>;
-  signOut(): Promise<void>;
-  signOutEverywhere(): Promise<void>;
-  reloadUser(): Promise<void>;
+  signIn: (email: string, password: string) => Promise<void>;
+  signOut: () => Promise<void>;
+  signOutEverywhere: () => Promise<void>;
+  reloadUser: () => Promise<void>;
 }
 
 const AuthContext = createContext<AuthContextValue | null>(null);
 
+const subscribeToStatus = (listener: () => void) => auth.subscribe(listener);
+const currentStatus = () => auth.status;
+
+/**
+ * React's view of the tab's session (`auth`, src/auth/session.ts), which keeps the tokens.
+ * Every query and mutation lives in the QueryClient above this provider; when the session
+ * ends, that cache is emptied, so nothing of the last user stays in memory or on screen.
+ */
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const [status, setStatus] = useState<AuthStatus>(auth.status);
-  const [user, setUser] = useState<User | null>(null);
+  const queryClient = useQueryClient();
+  const status = useSyncExternalStore(subscribeToStatus, currentStatus);
   const [signedOutHere, setSignedOutHere] = useState(false);
-  const [userError, setUserError] = useState<string | null>(null);
+  const me = useQuery({ ...currentUserQuery, enabled: status === "signed-in" });
+
+  useEffect(
+    () =>
+      auth.subscribe((next) => {
+        if (next === "signed-in") setSignedOutHere(false);
+        // Private data goes with the session: the next user starts from an empty cache.
+        else if (next === "signed-out") queryClient.clear();
+      }),
+    [queryClient],
+  );
+
+  useEffect(() => {
+    if (auth.status === "unknown") void auth.restore();
+  }, []);
 
   const reloadUser = useCallback(async () => {
-    setUser(await unwrap(api.GET("/users/me")));
-    setUserError(null);
-  }, []);
-
-  useEffect(() => {
-    const unsubscribe = auth.subscribe(setStatus);
-    setStatus(auth.status);
-    if (auth.status === "unknown") void auth.restore();
-    return unsubscribe;
-  }, []);
-
-  useEffect(() => {
-    if (status === "signed-in") {
-      setSignedOutHere(false);
-      reloadUser().catch((error: unknown) => setUserError(describeError(error)));
-    } else if (status === "signed-out") {
-      // Private data goes with the session: nothing of the last user stays on screen.
-      setUser(null);
-    }
-  }, [status, reloadUser]);
+    await queryClient.fetchQuery(currentUserQuery);
+  }, [queryClient]);
 
   const signIn = useCallback(async (email: string, password: string) => {
     try {
@@ -73,6 +79,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
+  const signedIn = status === "signed-in";
+  const user = signedIn ? (me.data ?? null) : null;
+  const userError = signedIn && me.error ? describeError(me.error) : null;
   return (
     <AuthContext.Provider value={{ status, signedOutHere, user, userError, signIn, signOut, signOutEverywhere, reloadUser }}>
       {children}

@@ -291,7 +291,7 @@ describe("AuthSession", () => {
   });
 
   it("throws the refused response of a failed sign-in and stays signed out", async () => {
-    server.fetch = async () => problem(401, "invalid_credentials");
+    server.fetch = () => Promise.resolve(problem(401, "invalid_credentials"));
     const auth = session(server);
 
     const error = await auth.signIn("ada@example.com", "wrong").catch((caught: unknown) => caught);

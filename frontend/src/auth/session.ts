@@ -14,11 +14,10 @@
  *   share one refresh; tabs tell each other about sign-out over a BroadcastChannel.
  */
 
-export interface TokenGrant {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
+import type { components } from "../api/schema";
+
+/** What /auth/login and /auth/refresh answer: the access token and its lifetime. */
+type AccessTokenResponse = components["schemas"]["AccessTokenResponse"];
 
 export type AuthStatus = "unknown" | "signed-in" | "signed-out";
 
@@ -119,7 +118,7 @@ export class AuthSession {
       }),
     );
     if (!response.ok) throw new ResponseError(response);
-    this.#accept((await response.json()) as TokenGrant);
+    this.#accept((await response.json()) as AccessTokenResponse);
     this.#channel?.postMessage({ type: "signed-in" });
   }
 
@@ -203,7 +202,7 @@ export class AuthSession {
       this.#signOutLocally(false);
       return false;
     }
-    this.#accept((await response.json()) as TokenGrant);
+    this.#accept((await response.json()) as AccessTokenResponse);
     return true;
   }
 
@@ -212,7 +211,7 @@ export class AuthSession {
     return this.#locks.request(REFRESH_LOCK, work) as Promise<T>;
   }
 
-  #accept(grant: TokenGrant): void {
+  #accept(grant: AccessTokenResponse): void {
     this.#accessToken = grant.access_token;
     this.#cancelTimer();
     this.#timer = this.#setTimer(() => void this.refresh(), refreshDelayMs(grant.expires_in));
@@ -265,9 +264,7 @@ function withToken(request: Request, token: string | null): Request {
 }
 
 function defaultChannel(): MessageChannelLike | null {
-  return typeof BroadcastChannel === "undefined"
-    ? null
-    : (new BroadcastChannel(CHANNEL_NAME) as unknown as MessageChannelLike);
+  return typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(CHANNEL_NAME);
 }
 
 function defaultLocks(): Pick<LockManager, "request"> | null {

@@ -1,9 +1,9 @@
 import { type FormEvent, useEffect, useState } from "react";
 
-import { api, unwrap } from "../api/client";
-import { useAuth } from "../auth/AuthProvider";
-import { ErrorMessage, Field, formatDate, Notice, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
+import { useAuth } from "../../auth/AuthProvider";
+import { ErrorMessage, Field, formatDate, Notice, SubmitButton } from "../../shared/forms";
+import { useAction, usePageTitle } from "../../shared/hooks";
+import { useChangePassword, useRequestVerification, useUpdateProfile } from "./hooks";
 
 export function ProfilePage() {
   usePageTitle("Profile");
@@ -33,9 +33,10 @@ export function ProfilePage() {
 
 function VerifyEmailRequest() {
   const action = useAction();
+  const requestVerification = useRequestVerification();
   const [sent, setSent] = useState(false);
   async function send() {
-    if (await action.run(() => unwrap(api.POST("/auth/verify/request")))) setSent(true);
+    if (await action.run(() => requestVerification.mutateAsync())) setSent(true);
   }
   return (
     <section className="card" aria-labelledby="verify-title">
@@ -53,19 +54,22 @@ function VerifyEmailRequest() {
 }
 
 function NameForm({ initial }: { initial: string }) {
-  const { reloadUser } = useAuth();
   const action = useAction();
+  const updateProfile = useUpdateProfile();
   const [fullName, setFullName] = useState(initial);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setFullName(initial), [initial]);
+  // The saved name can change under the form (a save, or the profile read again): show the
+  // new one. State follows a changed prop during render, as React's docs do, not in an effect.
+  const [shown, setShown] = useState(initial);
+  if (shown !== initial) {
+    setShown(initial);
+    setFullName(initial);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setSaved(false);
-    const done = await action.run(async () => {
-      await unwrap(api.PATCH("/users/me", { body: { full_name: fullName.trim() || null } }));
-      await reloadUser();
-    });
+    const done = await action.run(() => updateProfile.mutateAsync({ full_name: fullName.trim() || null }));
     setSaved(done);
   }
 
@@ -90,6 +94,7 @@ function NameForm({ initial }: { initial: string }) {
 
 function ChangePasswordForm() {
   const action = useAction();
+  const changePassword = useChangePassword();
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [changed, setChanged] = useState(false);
@@ -98,11 +103,7 @@ function ChangePasswordForm() {
     event.preventDefault();
     setChanged(false);
     const done = await action.run(() =>
-      unwrap(
-        api.POST("/auth/password/change", {
-          body: { current_password: current, new_password: next },
-        }),
-      ),
+      changePassword.mutateAsync({ current_password: current, new_password: next }),
     );
     if (done) {
       setCurrent("");

@@ -1,10 +1,10 @@
 import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { useAuth } from "../auth/AuthProvider";
-import { ErrorMessage, Loading } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
+import { useAuth } from "../../auth/AuthProvider";
+import { ErrorMessage, Loading } from "../../shared/forms";
+import { useAction, usePageTitle } from "../../shared/hooks";
+import { useAcceptInvitation } from "./hooks";
 
 export function AcceptInvitationPage() {
   usePageTitle("Accept invitation");
@@ -13,6 +13,7 @@ export function AcceptInvitationPage() {
   const { status, user } = useAuth();
   const navigate = useNavigate();
   const action = useAction();
+  const acceptInvitation = useAcceptInvitation();
   const [accepted, setAccepted] = useState(false);
   const here = `/accept-invitation?token=${encodeURIComponent(token ?? "")}`;
 
@@ -46,9 +47,9 @@ export function AcceptInvitationPage() {
 
   async function accept() {
     await action.run(async () => {
-      const membership = await unwrap(api.POST("/invitations/accept", { body: { token: token ?? "" } }));
+      const membership = await acceptInvitation.mutateAsync(token ?? "");
       setAccepted(true);
-      navigate(`/orgs/${membership.organization.id}/products`, { replace: true });
+      void navigate(`/orgs/${membership.organization.id}/products`, { replace: true });
     });
   }
 

@@ -1,44 +1,36 @@
-import { useState } from "react";
 import { useNavigate } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { useAuth } from "../auth/AuthProvider";
-import { ErrorMessage, formatDate, Loading } from "../components/forms";
-import { useAction, usePageTitle, useResource } from "../components/hooks";
+import { useAuth } from "../../auth/AuthProvider";
+import { ErrorMessage, formatDate, Loading } from "../../shared/forms";
+import { errorText, useAction, usePageTitle } from "../../shared/hooks";
+import { Pager, useCursorPages } from "../../shared/Pager";
+import { describeAgent } from "./agent";
+import { useRevokeSession, useSessions } from "./hooks";
 
 export function SessionsPage() {
   usePageTitle("Sessions");
   const { signOutEverywhere } = useAuth();
   const navigate = useNavigate();
-  // Newest first, a page at a time; the last cursor of the stack is the page shown.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors.at(-1);
-  const sessions = useResource(
-    () => unwrap(api.GET("/auth/sessions", { params: { query: { cursor, limit: 50 } } })),
-    [cursor],
-  );
+  // Newest first, a page at a time.
+  const pages = useCursorPages();
+  const sessions = useSessions(pages.cursor);
+  const revokeSession = useRevokeSession();
   const action = useAction();
 
   async function revoke(id: string) {
-    if (
-      await action.run(() =>
-        unwrap(api.DELETE("/auth/sessions/{session_id}", { params: { path: { session_id: id } } })),
-      )
-    ) {
-      sessions.reload();
-    }
+    await action.run(() => revokeSession.mutateAsync(id));
   }
 
   async function everywhere() {
-    if (await action.run(signOutEverywhere)) navigate("/signin", { replace: true });
+    if (await action.run(signOutEverywhere)) void navigate("/signin", { replace: true });
   }
 
   return (
     <>
       <h1>Your sessions</h1>
       <p className="muted">Every browser or app signed in to your account.</p>
-      <ErrorMessage error={sessions.error ?? action.error} />
-      {sessions.loading && !sessions.data && <Loading />}
+      <ErrorMessage error={errorText(sessions.error) ?? action.error} />
+      {sessions.isPending && <Loading />}
       {sessions.data && (
         <table>
           <thead>
@@ -79,25 +71,8 @@ export function SessionsPage() {
           </tbody>
         </table>
       )}
-      {(cursors.length > 1 || sessions.data?.next_cursor) && (
-        <nav aria-label="Pages" className="pager">
-          <button
-            type="button"
-            className="secondary"
-            disabled={cursors.length < 2}
-            onClick={() => setCursors(cursors.slice(0, -1))}
-          >
-            Newer
-          </button>
-          <button
-            type="button"
-            className="secondary"
-            disabled={!sessions.data?.next_cursor}
-            onClick={() => setCursors([...cursors, sessions.data?.next_cursor ?? undefined])}
-          >
-            Older
-          </button>
-        </nav>
+      {(pages.previous || sessions.data?.next_cursor) && (
+        <Pager onPrevious={pages.previous} onNext={pages.next(sessions.data?.next_cursor)} />
       )}
       <section className="card danger" aria-labelledby="everywhere-title">
         <h2 id="everywhere-title">Sign out everywhere</h2>
@@ -110,10 +85,3 @@ export function SessionsPage() {
   );
 }
 
-function describeAgent(agent: string | null): string {
-  if (!agent) return "Unknown device";
-  const browser = /(Firefox|Edg|Chrome|Chromium|Safari)\/[\d.]+/.exec(agent)?.[1];
-  const system = /(Windows|Mac OS X|Android|iPhone|Linux)/.exec(agent)?.[1];
-  if (browser || system) return [browser, system].filter(Boolean).join(" on ");
-  return agent.slice(0, 60);
-}

@@ -1,19 +1,20 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useState } from "react";
 import { Link, useNavigate } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { ErrorMessage, Field, Notice, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
+import { ErrorMessage, Field, Notice, SubmitButton } from "../../shared/forms";
+import { useAction, usePageTitle } from "../../shared/hooks";
+import { useForgotPassword, useResetPassword, useTokenFromUrl } from "./hooks";
 
 export function ForgotPasswordPage() {
   usePageTitle("Forgot password");
   const action = useAction();
+  const forgotPassword = useForgotPassword();
   const [email, setEmail] = useState("");
   const [sent, setSent] = useState(false);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (await action.run(() => unwrap(api.POST("/auth/password/forgot", { body: { email } })))) {
+    if (await action.run(() => forgotPassword.mutateAsync(email))) {
       setSent(true);
     }
   }
@@ -49,26 +50,12 @@ export function ForgotPasswordPage() {
   );
 }
 
-/**
- * Reads `?token=` once, then removes it from the address bar and the history entry, so it
- * is not left in the browser's history, a screenshot or a bookmark.
- */
-export function useTokenFromUrl(): string | null {
-  const [token] = useState(() => new URLSearchParams(window.location.search).get("token"));
-  const navigate = useNavigate();
-  useEffect(() => {
-    if (new URLSearchParams(window.location.search).has("token")) {
-      navigate(window.location.pathname, { replace: true });
-    }
-  }, [navigate]);
-  return token;
-}
-
 export function ResetPasswordPage() {
   usePageTitle("Choose a new password");
   const token = useTokenFromUrl();
   const navigate = useNavigate();
   const action = useAction();
+  const resetPassword = useResetPassword();
   const [password, setPassword] = useState("");
   const [confirmation, setConfirmation] = useState("");
 
@@ -78,10 +65,8 @@ export function ResetPasswordPage() {
       action.setError("The two passwords differ.");
       return;
     }
-    const done = await action.run(() =>
-      unwrap(api.POST("/auth/password/reset", { body: { token: token ?? "", new_password: password } })),
-    );
-    if (done) navigate("/signin?reset=1", { replace: true });
+    const done = await action.run(() => resetPassword.mutateAsync({ token: token ?? "", password }));
+    if (done) void navigate("/signin?reset=1", { replace: true });
   }
 
   if (!token) {

@@ -27,7 +27,7 @@ interface SelectProps {
   label: string;
   value: string;
   options: { value: string; label: string }[];
-  onChange(value: string): void;
+  onChange: (value: string) => void;
   disabled?: boolean;
   name?: string;
 }

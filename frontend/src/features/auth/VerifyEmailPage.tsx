@@ -1,33 +1,31 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import { Link } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { describeError } from "../api/problem";
-import { useAuth } from "../auth/AuthProvider";
-import { Loading, Notice } from "../components/forms";
-import { usePageTitle } from "../components/hooks";
-import { useTokenFromUrl } from "./PasswordReset";
+import { describeError } from "../../api/problem";
+import { useAuth } from "../../auth/AuthProvider";
+import { Loading, Notice } from "../../shared/forms";
+import { usePageTitle } from "../../shared/hooks";
+import { useTokenFromUrl, useVerifyEmail } from "./hooks";
 
 export function VerifyEmailPage() {
   usePageTitle("Verify email");
   const token = useTokenFromUrl();
-  const { status, reloadUser } = useAuth();
-  const [outcome, setOutcome] = useState<{ ok: boolean; message: string } | null>(null);
+  const { status } = useAuth();
+  const { mutate: verify, isSuccess, error } = useVerifyEmail();
   const started = useRef(false);
 
   useEffect(() => {
     // The token is single use: never send it twice (React runs effects twice in development).
     if (started.current || !token) return;
     started.current = true;
-    unwrap(api.POST("/auth/verify", { body: { token } })).then(
-      () => setOutcome({ ok: true, message: "Your email address is verified." }),
-      (error: unknown) => setOutcome({ ok: false, message: describeError(error) }),
-    );
-  }, [token]);
+    verify(token);
+  }, [token, verify]);
 
-  useEffect(() => {
-    if (outcome?.ok && status === "signed-in") reloadUser().catch(() => undefined);
-  }, [outcome, status, reloadUser]);
+  const outcome = isSuccess
+    ? { ok: true, message: "Your email address is verified." }
+    : error
+      ? { ok: false, message: describeError(error) }
+      : null;
 
   return (
     <section>

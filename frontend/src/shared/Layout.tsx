@@ -1,59 +1,35 @@
-import { createContext, useContext, useEffect, useRef } from "react";
+import { useEffect, useRef } from "react";
 import { Link, NavLink, Outlet, useMatch, useNavigate } from "react-router";
 
-import { api, type Schemas, unwrap } from "../api/client";
 import { useAuth } from "../auth/AuthProvider";
-import { type Resource, useResource } from "./hooks";
-
-type Organization = Schemas["MyOrganization"];
-
-const OrganizationsContext = createContext<Resource<Organization[]> | null>(null);
-
-/** The signed-in user's organizations, shared by the switcher and the organizations page. */
-export function useOrganizations(): Resource<Organization[]> {
-  const value = useContext(OrganizationsContext);
-  if (value === null) throw new Error("useOrganizations needs the signed-in Layout");
-  return value;
-}
-
-async function allOrganizations(): Promise<Organization[]> {
-  const found: Organization[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await unwrap(
-      api.GET("/organizations", { params: { query: { limit: 200, cursor } } }),
-    );
-    found.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return found;
-}
+import { useMyOrganizations } from "../features/organizations/hooks";
 
 /** The frame of every signed-in page: navigation, organization switcher, sign-out. */
 export function SignedInLayout() {
   const { user, signOut } = useAuth();
   const navigate = useNavigate();
   const orgId = useMatch("/orgs/:orgId/*")?.params.orgId;
-  const organizations = useResource(allOrganizations, [user?.id]);
-  const { data: known, loading, reload } = organizations;
+  const organizations = useMyOrganizations();
+  const { data: known, isFetching, refetch } = organizations;
   const reloadedFor = useRef<string | null>(null);
 
   useEffect(() => {
-    // Just created or joined: the switcher learns about it on first visit (once per id).
-    if (!orgId || !known || loading || reloadedFor.current === orgId) return;
+    // Joined elsewhere (another tab, a link): the switcher learns about it on first visit
+    // (once per id). Creating or joining here refreshes the list itself.
+    if (!orgId || !known || isFetching || reloadedFor.current === orgId) return;
     if (!known.some((organization) => organization.id === orgId)) {
       reloadedFor.current = orgId;
-      reload();
+      void refetch();
     }
-  }, [orgId, known, loading, reload]);
+  }, [orgId, known, isFetching, refetch]);
 
   async function handleSignOut() {
     await signOut();
-    navigate("/signin", { replace: true });
+    void navigate("/signin", { replace: true });
   }
 
   return (
-    <OrganizationsContext.Provider value={organizations}>
+    <>
       <header className="topbar">
         <Link to="/orgs" className="brand">
           Tenantry
@@ -93,7 +69,7 @@ export function SignedInLayout() {
       <main id="main">
         <Outlet />
       </main>
-    </OrganizationsContext.Provider>
+    </>
   );
 }
 

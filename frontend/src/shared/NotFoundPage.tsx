@@ -1,6 +1,6 @@
 import { Link } from "react-router";
 
-import { usePageTitle } from "../components/hooks";
+import { usePageTitle } from "./hooks";
 
 export function NotFoundPage() {
   usePageTitle("Not found");

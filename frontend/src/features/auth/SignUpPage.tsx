@@ -1,12 +1,12 @@
 import { type FormEvent, useState } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { ApiError } from "../api/problem";
-import { useAuth } from "../auth/AuthProvider";
-import { ErrorMessage, Field, Notice, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
-import { safeNext } from "../components/RequireAuth";
+import { ApiError } from "../../api/problem";
+import { useAuth } from "../../auth/AuthProvider";
+import { ErrorMessage, Field, Notice, SubmitButton } from "../../shared/forms";
+import { useAction, usePageTitle } from "../../shared/hooks";
+import { safeNext } from "../../shared/RequireAuth";
+import { useRegister } from "./hooks";
 
 export function SignUpPage() {
   usePageTitle("Create an account");
@@ -14,6 +14,7 @@ export function SignUpPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const action = useAction();
+  const register = useRegister();
   const [fullName, setFullName] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -25,16 +26,12 @@ export function SignUpPage() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     const created = await action.run(() =>
-      unwrap(
-        api.POST("/auth/register", {
-          body: { email, password, full_name: fullName.trim() || null },
-        }),
-      ),
+      register.mutateAsync({ email, password, full_name: fullName.trim() || null }),
     );
     if (!created) return;
     try {
       await signIn(email, password);
-      navigate(next, { replace: true });
+      void navigate(next, { replace: true });
     } catch (error) {
       if (error instanceof ApiError && error.code === "email_not_verified") setMustVerify(true);
       else action.setError("Your account was created, but signing in failed. Try to sign in.");

@@ -1,20 +1,19 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { ErrorMessage, Field, Loading, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
-import { useOrganizations } from "../components/Layout";
+import { ErrorMessage, Field, Loading, SubmitButton } from "../../shared/forms";
+import { errorText, useAction, usePageTitle } from "../../shared/hooks";
+import { useCreateOrganization, useMyOrganizations } from "./hooks";
 
 export function OrganizationsPage() {
   usePageTitle("Organizations");
-  const organizations = useOrganizations();
+  const organizations = useMyOrganizations();
   const list = organizations.data;
   return (
     <>
       <h1>Organizations</h1>
-      <ErrorMessage error={organizations.error} />
-      {organizations.loading && !list && <Loading />}
+      <ErrorMessage error={errorText(organizations.error)} />
+      {organizations.isPending && <Loading />}
       {list && list.length === 0 && (
         <p className="empty">You do not belong to an organization yet. Create one below.</p>
       )}
@@ -28,25 +27,23 @@ export function OrganizationsPage() {
           ))}
         </ul>
       )}
-      <CreateOrganizationForm onCreated={organizations.reload} />
+      <CreateOrganizationForm />
     </>
   );
 }
 
-function CreateOrganizationForm({ onCreated }: { onCreated(): void }) {
+function CreateOrganizationForm() {
   const navigate = useNavigate();
   const action = useAction();
+  const create = useCreateOrganization();
   const [name, setName] = useState("");
   const [slug, setSlug] = useState("");
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     await action.run(async () => {
-      const created = await unwrap(
-        api.POST("/organizations", { body: { name, slug: slug.trim() || null } }),
-      );
-      onCreated();
-      navigate(`/orgs/${created.id}/products`);
+      const created = await create.mutateAsync({ name, slug: slug.trim() || null });
+      void navigate(`/orgs/${created.id}/products`);
     });
   }
 

@@ -1,17 +1,14 @@
 import { createContext, useContext } from "react";
 import { NavLink, Outlet, useParams } from "react-router";
 
-import { api, type Schemas, unwrap } from "../api/client";
-import { ErrorMessage, Loading } from "../components/forms";
-import { useResource } from "../components/hooks";
-
-type Organization = Schemas["MyOrganization"];
-export type Permission = Schemas["Permission"];
+import { ErrorMessage, Loading } from "../../shared/forms";
+import { errorText } from "../../shared/hooks";
+import type { Organization, Permission } from "./api";
+import { useOrganizationQuery } from "./hooks";
 
 interface OrganizationContextValue {
   organization: Organization;
-  can(permission: Permission): boolean;
-  reload(): void;
+  can: (permission: Permission) => boolean;
 }
 
 const OrganizationContext = createContext<OrganizationContextValue | null>(null);
@@ -28,19 +25,16 @@ export function useOrganization(): OrganizationContextValue {
  */
 export function OrganizationLayout() {
   const { orgId = "" } = useParams();
-  const resource = useResource(
-    () => unwrap(api.GET("/organizations/{org_id}", { params: { path: { org_id: orgId } } })),
-    [orgId],
-  );
-  const organization = resource.data;
+  const query = useOrganizationQuery(orgId);
+  const organization = query.data;
 
-  if (resource.error) return <ErrorMessage error={resource.error} />;
-  if (!organization || organization.id !== orgId) return <Loading />;
+  if (query.error) return <ErrorMessage error={errorText(query.error)} />;
+  if (!organization) return <Loading />;
 
   const permissions = new Set(organization.permissions);
   const can = (permission: Permission) => permissions.has(permission);
   return (
-    <OrganizationContext.Provider value={{ organization, can, reload: resource.reload }}>
+    <OrganizationContext.Provider value={{ organization, can }}>
       <div className="org-header">
         <h1>{organization.name}</h1>
         <span className="badge" data-testid="my-role">

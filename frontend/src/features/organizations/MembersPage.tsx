@@ -1,58 +1,46 @@
 import { type FormEvent, useState } from "react";
 
-import { api, type Schemas, unwrap } from "../api/client";
-import { useAuth } from "../auth/AuthProvider";
-import { ErrorMessage, Field, formatDate, Loading, Notice, Select, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle, useResource } from "../components/hooks";
+import { useAuth } from "../../auth/AuthProvider";
+import { ErrorMessage, Field, formatDate, Loading, Notice, Select, SubmitButton } from "../../shared/forms";
+import { errorText, useAction, usePageTitle } from "../../shared/hooks";
+import type { Invitation, Member, Role } from "./api";
+import {
+  useChangeMemberRole,
+  useInvitations,
+  useInvite,
+  useMembers,
+  useRemoveMember,
+  useRevokeInvitation,
+  useRoles,
+} from "./hooks";
 import { useOrganization } from "./OrganizationLayout";
-
-type Role = Schemas["RoleRead"];
 
 export function MembersPage() {
   usePageTitle("Members");
   const { organization, can } = useOrganization();
   const org_id = organization.id;
   const manage = can("members:manage");
-  const members = useResource(
-    () => unwrap(api.GET("/organizations/{org_id}/members", { params: { path: { org_id }, query: { limit: 200 } } })),
-    [org_id],
-  );
-  const roles = useResource(
-    () => unwrap(api.GET("/organizations/{org_id}/roles", { params: { path: { org_id } } })),
-    [org_id],
-  );
-  const invitations = useResource(
-    () =>
-      manage
-        ? unwrap(api.GET("/organizations/{org_id}/invitations", { params: { path: { org_id }, query: { limit: 200 } } }))
-        : Promise.resolve(null),
-    [org_id, manage],
-  );
+  const members = useMembers(org_id);
+  const roles = useRoles(org_id);
+  const invitations = useInvitations(org_id, manage);
   const roleList = roles.data?.items ?? [];
 
   return (
     <>
       <h2>Members</h2>
-      <ErrorMessage error={members.error} />
-      {members.loading && !members.data && <Loading />}
-      {members.data && (
-        <MemberTable
-          members={members.data.items}
-          roles={roleList}
-          manage={manage}
-          onChanged={members.reload}
-        />
-      )}
+      <ErrorMessage error={errorText(members.error)} />
+      {members.isPending && <Loading />}
+      {members.data && <MemberTable members={members.data.items} roles={roleList} manage={manage} />}
       {manage && (
         <>
-          <InviteForm roles={roleList} onInvited={invitations.reload} />
+          <InviteForm roles={roleList} />
           <h2>Invitations</h2>
-          <ErrorMessage error={invitations.error} />
+          <ErrorMessage error={errorText(invitations.error)} />
           {invitations.data && invitations.data.items.length === 0 && (
             <p className="empty">No invitations yet.</p>
           )}
           {invitations.data && invitations.data.items.length > 0 && (
-            <InvitationTable invitations={invitations.data.items} onChanged={invitations.reload} />
+            <InvitationTable invitations={invitations.data.items} />
           )}
         </>
       )}
@@ -82,41 +70,20 @@ export function MembersPage() {
   );
 }
 
-function MemberTable({
-  members,
-  roles,
-  manage,
-  onChanged,
-}: {
-  members: Schemas["MemberRead"][];
-  roles: Role[];
-  manage: boolean;
-  onChanged(): void;
-}) {
+function MemberTable({ members, roles, manage }: { members: Member[]; roles: Role[]; manage: boolean }) {
   const { organization } = useOrganization();
   const { user } = useAuth();
   const action = useAction();
-  const org_id = organization.id;
+  const changeMemberRole = useChangeMemberRole(organization.id);
+  const removeMember = useRemoveMember(organization.id);
 
-  async function changeRole(user_id: string, role: string) {
-    if (
-      await action.run(() =>
-        unwrap(api.PATCH("/organizations/{org_id}/members/{user_id}", { params: { path: { org_id, user_id } }, body: { role } })),
-      )
-    ) {
-      onChanged();
-    }
+  async function changeRole(userId: string, role: string) {
+    await action.run(() => changeMemberRole.mutateAsync({ userId, role }));
   }
 
-  async function remove(user_id: string, email: string) {
+  async function remove(userId: string, email: string) {
     if (!window.confirm(`Remove ${email} from ${organization.name}?`)) return;
-    if (
-      await action.run(() =>
-        unwrap(api.DELETE("/organizations/{org_id}/members/{user_id}", { params: { path: { org_id, user_id } } })),
-      )
-    ) {
-      onChanged();
-    }
+    await action.run(() => removeMember.mutateAsync(userId));
   }
 
   return (
@@ -184,9 +151,10 @@ function MemberTable({
   );
 }
 
-function InviteForm({ roles, onInvited }: { roles: Role[]; onInvited(): void }) {
+function InviteForm({ roles }: { roles: Role[] }) {
   const { organization } = useOrganization();
   const action = useAction();
+  const invite = useInvite(organization.id);
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("member");
   const [sentTo, setSentTo] = useState<string | null>(null);
@@ -194,18 +162,9 @@ function InviteForm({ roles, onInvited }: { roles: Role[]; onInvited(): void }) 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setSentTo(null);
-    const done = await action.run(() =>
-      unwrap(
-        api.POST("/organizations/{org_id}/invitations", {
-          params: { path: { org_id: organization.id } },
-          body: { email, role },
-        }),
-      ),
-    );
-    if (done) {
+    if (await action.run(() => invite.mutateAsync({ email, role }))) {
       setSentTo(email);
       setEmail("");
-      onInvited();
     }
   }
 
@@ -234,28 +193,13 @@ function InviteForm({ roles, onInvited }: { roles: Role[]; onInvited(): void }) 
   );
 }
 
-function InvitationTable({
-  invitations,
-  onChanged,
-}: {
-  invitations: Schemas["InvitationRead"][];
-  onChanged(): void;
-}) {
+function InvitationTable({ invitations }: { invitations: Invitation[] }) {
   const { organization } = useOrganization();
   const action = useAction();
+  const revokeInvitation = useRevokeInvitation(organization.id);
 
-  async function revoke(invitation_id: string) {
-    if (
-      await action.run(() =>
-        unwrap(
-          api.DELETE("/organizations/{org_id}/invitations/{invitation_id}", {
-            params: { path: { org_id: organization.id, invitation_id } },
-          }),
-        ),
-      )
-    ) {
-      onChanged();
-    }
+  async function revoke(invitationId: string) {
+    await action.run(() => revokeInvitation.mutateAsync(invitationId));
   }
 
   return (

@@ -1,69 +1,16 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 
-import { api, type Schemas, unwrap } from "../api/client";
-import { ApiError } from "../api/problem";
-import { ErrorMessage, Field, formatDate, Loading, Notice, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
-import { formatPrice, parsePrice, priceText } from "./money";
-import { useOrganization } from "./OrganizationLayout";
+import { ApiError } from "../../api/problem";
+import { ErrorMessage, Field, formatDate, Loading, Notice, SubmitButton } from "../../shared/forms";
+import { useAction, usePageTitle } from "../../shared/hooks";
+import { useOrganization } from "../organizations/OrganizationLayout";
+import type { Product, Versioned } from "./api";
+import { bodyOf, changesOf, type Draft, draftOf, EMPTY_DRAFT } from "./draft";
+import { useCreateProduct, useDeleteProduct, useFetchCurrentProduct, useProduct, useUpdateProduct } from "./hooks";
+import { formatPrice } from "./money";
 
-type Product = Schemas["ProductRead"];
-
-interface Draft {
-  name: string;
-  description: string;
-  sku: string;
-  price: string;
-  currency: string;
-  is_active: boolean;
-}
-
-const EMPTY: Draft = { name: "", description: "", sku: "", price: "", currency: "EUR", is_active: true };
 const CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN", "CAD", "AUD"];
-
-function draftOf(product: Product): Draft {
-  return {
-    name: product.name,
-    description: product.description ?? "",
-    sku: product.sku ?? "",
-    price: priceText(product.price_cents, product.currency),
-    currency: product.currency,
-    is_active: product.is_active,
-  };
-}
-
-/** The draft as a request body; null (with the reason) when the price cannot be read. */
-function bodyOf(draft: Draft): { body: Schemas["ProductCreate"] } | { invalid: string } {
-  const currency = draft.currency.trim().toUpperCase();
-  const price_cents = parsePrice(draft.price, currency);
-  if (price_cents === null) {
-    return { invalid: `Price: write an amount such as 12.50 (${currency} has at most the usual decimals).` };
-  }
-  return {
-    body: {
-      name: draft.name,
-      description: draft.description.trim() ? draft.description : null,
-      sku: draft.sku.trim() || null,
-      price_cents,
-      // Typed by hand: the service answers an unknown code with a 422 the form shows.
-      currency: currency as Schemas["ProductCreate"]["currency"],
-      is_active: draft.is_active,
-    },
-  };
-}
-
-/** Only the fields that differ from what was loaded: a PATCH must not undo others' changes. */
-function changesOf(before: Product, after: Schemas["ProductCreate"]): Schemas["ProductUpdate"] {
-  const changes: Schemas["ProductUpdate"] = {};
-  if (after.name !== before.name) changes.name = after.name;
-  if ((after.description ?? null) !== before.description) changes.description = after.description ?? null;
-  if ((after.sku ?? null) !== before.sku) changes.sku = after.sku ?? null;
-  if (after.price_cents !== before.price_cents) changes.price_cents = after.price_cents;
-  if (after.currency !== before.currency) changes.currency = after.currency;
-  if (after.is_active !== before.is_active) changes.is_active = after.is_active;
-  return changes;
-}
 
 export function ProductPage() {
   const { productId = "new" } = useParams();
@@ -75,7 +22,8 @@ function NewProduct() {
   const { organization, can } = useOrganization();
   const navigate = useNavigate();
   const action = useAction();
-  const [draft, setDraft] = useState<Draft>(EMPTY);
+  const createProduct = useCreateProduct(organization.id);
+  const [draft, setDraft] = useState<Draft>(EMPTY_DRAFT);
 
   if (!can("products:write")) {
     return <p className="error" role="alert">Your role cannot create products.</p>;
@@ -86,13 +34,8 @@ function NewProduct() {
     const parsed = bodyOf(draft);
     if ("invalid" in parsed) return action.setError(parsed.invalid);
     await action.run(async () => {
-      const created = await unwrap(
-        api.POST("/organizations/{org_id}/products", {
-          params: { path: { org_id: organization.id } },
-          body: parsed.body,
-        }),
-      );
-      navigate(`../${created.id}`, { relative: "path", replace: true, state: { saved: "Product created." } });
+      const created = await createProduct.mutateAsync(parsed.body);
+      void navigate(`../${created.id}`, { relative: "path", replace: true, state: { saved: "Product created." } });
     });
   }
 
@@ -111,37 +54,45 @@ function NewProduct() {
 }
 
 function ExistingProduct({ productId }: { productId: string }) {
+  const { organization } = useOrganization();
+  const opened = useProduct(organization.id, productId);
+  if (opened.data) return <ProductEditor productId={productId} opened={opened.data} />;
+  const error = opened.error
+    ? opened.error instanceof ApiError
+      ? opened.error.message
+      : "Could not load the product."
+    : null;
+  return <ProductLoading error={error} />;
+}
+
+function ProductLoading({ error }: { error: string | null }) {
+  usePageTitle("Product");
+  return error ? <ErrorMessage error={error} /> : <Loading what="Loading product" />;
+}
+
+/**
+ * Edits the version it was opened with (`opened`), kept in this component's state: saving
+ * sends that version's ETag, so a change made meanwhile by someone else is a conflict shown
+ * here, never silently overwritten.
+ */
+function ProductEditor({ productId, opened }: { productId: string; opened: Versioned }) {
   const { organization, can } = useOrganization();
   const navigate = useNavigate();
   const location = useLocation();
   const action = useAction();
-  const [product, setProduct] = useState<Product | null>(null);
-  const [etag, setEtag] = useState<string | null>(null);
-  const [draft, setDraft] = useState<Draft>(EMPTY);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const updateProduct = useUpdateProduct(organization.id, productId);
+  const deleteProduct = useDeleteProduct(organization.id, productId);
+  const fetchCurrent = useFetchCurrentProduct(organization.id, productId);
+  const [{ product, etag }, setBase] = useState<Versioned>(opened);
+  const [draft, setDraft] = useState<Draft>(() => draftOf(opened.product));
   const [saved, setSaved] = useState<string | null>((location.state as { saved?: string } | null)?.saved ?? null);
-  const [theirs, setTheirs] = useState<{ product: Product; etag: string | null } | null>(null);
-  usePageTitle(product?.name ?? "Product");
-  const path = { org_id: organization.id, product_id: productId };
+  const [theirs, setTheirs] = useState<Versioned | null>(null);
+  usePageTitle(product.name);
 
-  async function fetchCurrent(): Promise<{ product: Product; etag: string | null }> {
-    const result = await api.GET("/organizations/{org_id}/products/{product_id}", { params: { path } });
-    const current = await unwrap(Promise.resolve(result));
-    return { product: current, etag: result.response.headers.get("ETag") };
-  }
-
-  function show(current: { product: Product; etag: string | null }) {
-    setProduct(current.product);
-    setEtag(current.etag);
+  function show(current: Versioned) {
+    setBase(current);
     setDraft(draftOf(current.product));
   }
-
-  useEffect(() => {
-    fetchCurrent().then(show, (error: unknown) =>
-      setLoadError(error instanceof ApiError ? error.message : "Could not load the product."),
-    );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [productId]);
 
   async function save(base: Product, precondition: string | null) {
     const parsed = bodyOf(draft);
@@ -154,13 +105,7 @@ function ExistingProduct({ productId }: { productId: string }) {
     setSaved(null);
     await action.run(async () => {
       try {
-        const result = await api.PATCH("/organizations/{org_id}/products/{product_id}", {
-          params: { path },
-          body: changes,
-          headers: precondition ? { "If-Match": precondition } : {},
-        });
-        const updated = await unwrap(Promise.resolve(result));
-        show({ product: updated, etag: result.response.headers.get("ETag") });
+        show(await updateProduct.mutateAsync({ changes, ifMatch: precondition }));
         setTheirs(null);
         setSaved("Saved.");
       } catch (error) {
@@ -174,20 +119,9 @@ function ExistingProduct({ productId }: { productId: string }) {
   }
 
   async function remove() {
-    if (!product || !window.confirm(`Delete “${product.name}”? This cannot be undone.`)) return;
-    const done = await action.run(() =>
-      unwrap(
-        api.DELETE("/organizations/{org_id}/products/{product_id}", {
-          params: { path },
-          headers: etag ? { "If-Match": etag } : {},
-        }),
-      ),
-    );
-    if (done) navigate("..", { relative: "path", replace: true });
+    if (!window.confirm(`Delete “${product.name}”? This cannot be undone.`)) return;
+    if (await action.run(() => deleteProduct.mutateAsync(etag))) void navigate("..", { relative: "path", replace: true });
   }
-
-  if (loadError) return <ErrorMessage error={loadError} />;
-  if (!product) return <Loading what="Loading product" />;
 
   const writable = can("products:write");
   return (
@@ -273,8 +207,8 @@ function ProductForm({
   label,
 }: {
   draft: Draft;
-  onChange(draft: Draft): void;
-  onSubmit(event: FormEvent): void;
+  onChange: (draft: Draft) => void;
+  onSubmit: (event: FormEvent) => void;
   busy: boolean;
   label: string;
 }) {

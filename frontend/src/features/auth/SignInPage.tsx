@@ -1,10 +1,10 @@
 import { type FormEvent, useState } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 
-import { useAuth } from "../auth/AuthProvider";
-import { ErrorMessage, Field, SubmitButton } from "../components/forms";
-import { useAction, usePageTitle } from "../components/hooks";
-import { safeNext } from "../components/RequireAuth";
+import { useAuth } from "../../auth/AuthProvider";
+import { ErrorMessage, Field, SubmitButton } from "../../shared/forms";
+import { useAction, usePageTitle } from "../../shared/hooks";
+import { safeNext } from "../../shared/RequireAuth";
 
 export function SignInPage() {
   usePageTitle("Sign in");
@@ -20,7 +20,7 @@ export function SignInPage() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (await action.run(() => signIn(email, password))) navigate(next, { replace: true });
+    if (await action.run(() => signIn(email, password))) void navigate(next, { replace: true });
   }
 
   const nextQuery = params.get("next") ? `?next=${encodeURIComponent(next)}` : "";

@@ -1,30 +1,19 @@
 import { type FormEvent, useState } from "react";
 
-import { api, unwrap } from "../api/client";
-import { ErrorMessage, Field, formatDate, Loading } from "../components/forms";
-import { usePageTitle, useResource } from "../components/hooks";
-import { useOrganization } from "./OrganizationLayout";
+import { ErrorMessage, Field, formatDate, Loading } from "../../shared/forms";
+import { errorText, usePageTitle } from "../../shared/hooks";
+import { Pager, useCursorPages } from "../../shared/Pager";
+import { useOrganization } from "../organizations/OrganizationLayout";
+import { useAuditEvents } from "./hooks";
 
 export function AuditLogPage() {
   usePageTitle("Audit log");
   const { organization, can } = useOrganization();
   const [action, setAction] = useState("");
   const [filter, setFilter] = useState("");
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors.at(-1);
+  const pages = useCursorPages();
   const allowed = can("audit:read");
-  const events = useResource(async () => {
-    // Without audit:read the server would refuse (and audit the refusal): do not ask.
-    if (!allowed) return { items: [], next_cursor: null };
-    return unwrap(
-      api.GET("/organizations/{org_id}/audit-events", {
-        params: {
-          path: { org_id: organization.id },
-          query: { action: filter || undefined, cursor, limit: 50 },
-        },
-      }),
-    );
-  }, [organization.id, filter, cursor, allowed]);
+  const events = useAuditEvents(organization.id, { action: filter, cursor: pages.cursor }, allowed);
 
   if (!allowed) {
     return (
@@ -36,7 +25,7 @@ export function AuditLogPage() {
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    setCursors([undefined]);
+    pages.reset();
     setFilter(action.trim());
   }
 
@@ -54,9 +43,9 @@ export function AuditLogPage() {
         />
         <button type="submit">Filter</button>
       </form>
-      <ErrorMessage error={events.error} />
-      {events.loading && <Loading what="Loading events" />}
-      {!events.loading && events.data?.items.length === 0 && <p className="empty">No events.</p>}
+      <ErrorMessage error={errorText(events.error)} />
+      {events.isFetching && <Loading what="Loading events" />}
+      {!events.isFetching && events.data?.items.length === 0 && <p className="empty">No events.</p>}
       {events.data && events.data.items.length > 0 && (
         <table>
           <thead>
@@ -87,24 +76,7 @@ export function AuditLogPage() {
           </tbody>
         </table>
       )}
-      <nav aria-label="Pages" className="pager">
-        <button
-          type="button"
-          className="secondary"
-          disabled={cursors.length < 2}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!events.data?.next_cursor}
-          onClick={() => setCursors([...cursors, events.data?.next_cursor ?? undefined])}
-        >
-          Older
-        </button>
-      </nav>
+      <Pager onPrevious={pages.previous} onNext={pages.next(events.data?.next_cursor)} />
     </>
   );
 }

@@ -1,42 +1,30 @@
 import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
-import { api, unwrap } from "../api/client";
-import { ErrorMessage, Field, Loading } from "../components/forms";
-import { usePageTitle, useResource } from "../components/hooks";
+import { ErrorMessage, Field, Loading } from "../../shared/forms";
+import { errorText, usePageTitle } from "../../shared/hooks";
+import { Pager } from "../../shared/Pager";
+import { useOrganization } from "../organizations/OrganizationLayout";
+import type { ProductFilter } from "./api";
+import { useProducts } from "./hooks";
 import { formatPrice } from "./money";
-import { useOrganization } from "./OrganizationLayout";
 
-const PAGE_SIZE = 20;
+function statusOf(value: string | null): ProductFilter["status"] {
+  return value === "active" || value === "inactive" ? value : "all";
+}
 
 export function ProductsPage() {
   usePageTitle("Products");
   const { organization, can } = useOrganization();
   const [params, setParams] = useSearchParams();
   const q = params.get("q") ?? "";
-  const status = params.get("status") ?? "all";
+  const status = statusOf(params.get("status"));
   const cursor = params.get("cursor") ?? undefined;
   // Cursors of the pages before this one, for "Previous" (keyset paging only goes forward).
   const [earlier, setEarlier] = useState<(string | undefined)[]>([]);
   const [search, setSearch] = useState(q);
 
-  const products = useResource(
-    () =>
-      unwrap(
-        api.GET("/organizations/{org_id}/products", {
-          params: {
-            path: { org_id: organization.id },
-            query: {
-              q: q || undefined,
-              is_active: status === "all" ? undefined : status === "active",
-              limit: PAGE_SIZE,
-              cursor,
-            },
-          },
-        }),
-      ),
-    [organization.id, q, status, cursor],
-  );
+  const products = useProducts(organization.id, { q, status, cursor });
 
   function show(changes: Record<string, string | undefined>) {
     const next = new URLSearchParams(params);
@@ -89,9 +77,9 @@ export function ProductsPage() {
         </div>
         <button type="submit">Search</button>
       </form>
-      <ErrorMessage error={products.error} />
-      {products.loading && <Loading what="Loading products" />}
-      {!products.loading && items && items.length === 0 && (
+      <ErrorMessage error={errorText(products.error)} />
+      {products.isFetching && <Loading what="Loading products" />}
+      {!products.isFetching && items && items.length === 0 && (
         <p className="empty">
           {q || status !== "all"
             ? "No product matches this search."
@@ -101,7 +89,7 @@ export function ProductsPage() {
         </p>
       )}
       {items && items.length > 0 && (
-        <table aria-busy={products.loading}>
+        <table aria-busy={products.isFetching}>
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -126,31 +114,27 @@ export function ProductsPage() {
           </tbody>
         </table>
       )}
-      <nav aria-label="Pages" className="pager">
-        <button
-          type="button"
-          className="secondary"
-          disabled={earlier.length === 0}
-          onClick={() => {
-            const previous = earlier.slice(0, -1);
-            show({ cursor: earlier.at(-1) });
-            setEarlier(previous);
-          }}
-        >
-          Previous page
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!products.data?.next_cursor}
-          onClick={() => {
-            setEarlier([...earlier, cursor]);
-            show({ cursor: products.data?.next_cursor ?? undefined });
-          }}
-        >
-          Next page
-        </button>
-      </nav>
+      <Pager
+        previousLabel="Previous page"
+        nextLabel="Next page"
+        onPrevious={
+          earlier.length > 0
+            ? () => {
+                const previous = earlier.slice(0, -1);
+                show({ cursor: earlier.at(-1) });
+                setEarlier(previous);
+              }
+            : undefined
+        }
+        onNext={
+          products.data?.next_cursor
+            ? () => {
+                setEarlier([...earlier, cursor]);
+                show({ cursor: products.data?.next_cursor ?? undefined });
+              }
+            : undefined
+        }
+      />
     </>
   );
 }

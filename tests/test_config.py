@@ -328,3 +328,17 @@ def test_max_body_bytes_must_be_positive(value: int) -> None:
     with pytest.raises(ValidationError) as raised:
         Settings(_env_file=None, max_body_bytes=value)
     assert raised.value.errors()[0]["loc"] == ("max_body_bytes",)
+
+
+def test_consecutive_failure_counters_must_outlive_every_lockout() -> None:
+    def problems(**values: int) -> list[str]:
+        return Settings(_env_file=None, **values).problems()
+
+    assert problems() == []
+    # Default window 900 s + longest lockout 900 s.
+    assert problems(login_consecutive_failures_ttl_seconds=1800) == []
+    assert problems(login_consecutive_failures_ttl_seconds=1799) == [
+        "LOGIN_CONSECUTIVE_FAILURES_TTL_SECONDS must be at least "
+        "LOGIN_FAILURE_WINDOW_SECONDS + LOGIN_LOCKOUT_MAX_SECONDS (1800): "
+        "the lockout's counters must outlive every lockout"
+    ]

@@ -348,6 +348,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Consecutive failures after which only a password reset unlocks the account.",
     )
+    login_consecutive_failures_ttl_seconds: int = Field(
+        30 * 24 * 3600,
+        ge=1,
+        description="How long the limits store keeps an email's run of consecutive failed "
+        "logins, from its first failure (a success or a password reset ends it sooner); "
+        "for an email without an account, the longest a reset-only lock lasts. An "
+        "account's count is kept in the database as well.",
+    )
     login_known_source_max_age_seconds: int = Field(
         90 * 24 * 3600,
         ge=0,
@@ -568,6 +576,13 @@ class Settings(BaseSettings):
             found.append(
                 "METRICS_TOKEN is required in production: without it `GET /metrics` shows "
                 "every counter of the service to whoever reaches the port"
+            )
+        outlived = self.login_failure_window_seconds + self.login_lockout_max_seconds
+        if self.login_consecutive_failures_ttl_seconds < outlived:
+            found.append(
+                "LOGIN_CONSECUTIVE_FAILURES_TTL_SECONDS must be at least "
+                f"LOGIN_FAILURE_WINDOW_SECONDS + LOGIN_LOCKOUT_MAX_SECONDS ({outlived}): "
+                "the lockout's counters must outlive every lockout"
             )
         found.extend(_cors_problems(self.cors_origins))
         return found

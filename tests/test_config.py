@@ -224,6 +224,7 @@ def test_repr_str_and_serialization_show_no_secret_and_no_url_password() -> None
             "rediss://user:***@cache/1?ssl_cert_reqs=none",
         ),
         ("postgresql://db/x?user=app&password=pw", "postgresql://db/x?user=app&password=***"),
+        ("postgresql://app:pw@[::1/x", "***"),  # unparseable: nothing of it is shown
     ],
 )
 def test_url_passwords_are_masked_and_nothing_else_changes(url: str, shown: str) -> None:

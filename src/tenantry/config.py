@@ -90,8 +90,12 @@ _PASSWORD_MASK = "***"
 
 def mask_url_password(url: str) -> str:
     """The URL with the password of its user part and of any `password` query
-    parameter replaced by `***`; a URL without one comes back unchanged."""
-    parts = urlsplit(url)
+    parameter replaced by `***`; a URL without one comes back unchanged, one that
+    cannot be parsed comes back as `***` entirely."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return _PASSWORD_MASK
     netloc = parts.netloc
     if parts.password is not None:
         userinfo, _, host = netloc.rpartition("@")

@@ -5,6 +5,7 @@ numbers that were constants are settings the app obeys."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
+from structlog.testing import capture_logs
 
 from tenantry.config import PATH_SETTINGS, Settings, mask_url_password
 from tenantry.main import create_app
@@ -332,7 +334,7 @@ def test_max_body_bytes_must_be_positive(value: int) -> None:
 
 
 def test_consecutive_failure_counters_must_outlive_every_lockout() -> None:
-    def problems(**values: int) -> list[str]:
+    def problems(**values: Any) -> list[str]:
         return Settings(_env_file=None, **values).problems()
 
     assert problems() == []
@@ -343,3 +345,28 @@ def test_consecutive_failure_counters_must_outlive_every_lockout() -> None:
         "LOGIN_FAILURE_WINDOW_SECONDS + LOGIN_LOCKOUT_MAX_SECONDS (1800): "
         "the lockout's counters must outlive every lockout"
     ]
+
+
+async def test_outage_logs_name_the_error_not_the_urls(caplog: pytest.LogCaptureFixture) -> None:
+    # Nothing listens on ports 1 and 2: every request meets a refused connection.
+    settings = make_settings(
+        f"postgresql+asyncpg://tenantry:{DATABASE_PASSWORD}@127.0.0.1:1/tenantry",
+        redis_url=f"redis://:{REDIS_PASSWORD}@127.0.0.1:2/0",
+        log_level="DEBUG",
+    )
+    application = create_app(settings)
+    transport = httpx.ASGITransport(app=application)
+    with capture_logs() as logs, caplog.at_level(logging.DEBUG):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            ready = await http.get("/readyz")
+            login = await http.post(
+                "/auth/login", json={"email": "a@example.com", "password": "x" * 12}
+            )
+    await application.state.principal_reader.close()
+    await application.state.engine.dispose()
+
+    assert (ready.status_code, login.status_code) == (503, 503)
+    assert any(entry["event"] == "dependency_unavailable" for entry in logs)
+    written = repr(logs) + caplog.text + ready.text + login.text
+    assert DATABASE_PASSWORD not in written
+    assert REDIS_PASSWORD not in written

@@ -1,21 +1,47 @@
 """Every setting of the service, in one place (DESIGN.md §9).
 
-Values come from the environment, then from `.env`; each `NAME` may instead be given
-as `NAME_FILE`, the path of a file holding the value (Docker and Kubernetes secrets).
+Longer than most modules on purpose: it is the catalogue of settings, one field with
+its default, bounds and description per setting, from which docs/configuration.md is
+generated; splitting it would scatter that one list.
+
+Where a value comes from, first match wins (`FileVariantsSource` below):
+
+1. arguments to `Settings(...)` (tests, `tenantry openapi`);
+2. the environment variable `NAME`;
+3. the environment variable `NAME_FILE`: the content of the file it names;
+4. `NAME` in the `.env` file of the working folder;
+5. `NAME_FILE` in that `.env` file;
+6. the default.
+
+So the process environment beats `.env`, as everywhere in pydantic-settings, and
+within each of the two a value given directly beats one given through a file.
+
+Secrets are `SecretStr` (printed as `**********`); the database and Redis URLs stay
+strings, because code and operators read their host and database, but their passwords
+are masked wherever the settings are printed or serialized (`mask_url_password`).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_serializer, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tenantry.db"
 DEV_SECRET_FILE = ".tenantry-secret-key"
@@ -54,19 +80,118 @@ class ConfigurationError(Exception):
         self.problems = problems
 
 
-def _read_file_variants(values: dict[str, Any]) -> dict[str, Any]:
-    """Fill `NAME` from the file named by `NAME_FILE` when `NAME` itself is unset."""
-    for key, value in list(os.environ.items()):
-        if not key.endswith("_FILE") or key in {"JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILES"}:
-            continue
-        name = key.removesuffix("_FILE").lower()
-        if name in Settings.model_fields and name not in values and key.lower() not in values:
-            values[name] = Path(value).read_text(encoding="utf-8").strip()
-    return values
+# Settings whose own names end in `_FILE(S)`: their values are already paths (read by
+# security/jwt.py), so `JWT_PRIVATE_KEY_FILE` is the setting itself, not an indirection.
+PATH_SETTINGS = frozenset({"jwt_private_key_file", "jwt_public_key_files"})
+# Settings that may hold a password inside a URL (`scheme://user:password@host/...`).
+URL_SETTINGS = frozenset({"database_url", "redis_url"})
+_PASSWORD_MASK = "***"
+
+
+def mask_url_password(url: str) -> str:
+    """The URL with the password of its user part and of any `password` query
+    parameter replaced by `***`; a URL without one comes back unchanged, one that
+    cannot be parsed comes back as `***` entirely."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return _PASSWORD_MASK
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:{_PASSWORD_MASK}@{host}"
+    query = parts.query
+    if "password" in query.lower():
+        query = "&".join(
+            f"{key}={_PASSWORD_MASK}" if "password" in key.lower() else pair
+            for pair in query.split("&")
+            for key in [pair.partition("=")[0]]
+        )
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+class FileVariantsSource(PydanticBaseSettingsSource):
+    """`NAME_FILE=/path` gives the setting `NAME` the content of that file, for every
+    setting (Docker and Kubernetes secrets), with its trailing line break removed.
+
+    One instance reads the process environment, another the `.env` file, so each can
+    take its place in the order of the module docstring. A file that cannot be read is
+    a validation error naming the variable, the path and the reason, never a traceback
+    and never the content. An empty `NAME_FILE` counts as unset, as in the official
+    Docker images' `file_env`.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        variables: Mapping[str, str | None],
+        *,
+        origin: str,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._variables = variables
+        self._origin = origin
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Variable names arrive lower-cased: the settings are case-insensitive.
+        return self._variables.get(f"{field_name}_file"), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        errors: list[InitErrorDetails] = []
+        for field_name, field in self.settings_cls.model_fields.items():
+            path, _, _ = self.get_field_value(field, field_name)
+            if field_name in PATH_SETTINGS or not path:
+                continue
+            try:
+                content = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+                # JSON for structured settings, as the environment source does.
+                values[field_name] = self.prepare_field_value(field_name, field, content, False)
+            except OSError as exc:
+                errors.append(self._unreadable(field_name, path, exc.strerror or str(exc)))
+            except UnicodeDecodeError:
+                errors.append(self._unreadable(field_name, path, "not UTF-8 text"))
+            except ValueError:
+                errors.append(self._unreadable(field_name, path, "not valid JSON"))
+        if errors:
+            raise ValidationError.from_exception_data(
+                self.settings_cls.__name__, errors, hide_input=True
+            )
+        return values
+
+    def _unreadable(self, field_name: str, path: str, reason: str) -> InitErrorDetails:
+        return {
+            "type": PydanticCustomError(
+                "settings_file_unreadable",
+                "cannot read {path}, named in {origin}: {reason}",
+                {"path": path, "origin": self._origin, "reason": reason},
+            ),
+            "loc": (f"{field_name}_file",),
+            "input": path,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(origin={self._origin!r})"
+
+
+def _variables_of(source: PydanticBaseSettingsSource) -> Mapping[str, str | None]:
+    """The variables an environment or dotenv source read (names lower-cased, as the
+    settings are case-insensitive), so that `_FILE` sees exactly what the source saw:
+    `Settings(_env_file=None)` turns off `.env` for both."""
+    return source.env_vars if isinstance(source, EnvSettingsSource) else {}
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # A validation error would otherwise quote the value it refused (`tenantry
+        # serve` prints it), and a value may be a secret.
+        hide_input_in_errors=True,
+    )
 
     environment: Environment = Field(
         Environment.development, description="`development`, `test` or `production`."
@@ -134,7 +259,7 @@ class Settings(BaseSettings):
         description="`Retry-After` of a `503 service_unavailable` answered while "
         "PostgreSQL or Redis is unreachable.",
     )
-    secret_key: str | None = Field(
+    secret_key: SecretStr | None = Field(
         None,
         description="HS256 signing key, at least 32 bytes. Development generates one "
         f"once into `{DEV_SECRET_FILE}`; production requires it.",
@@ -180,6 +305,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Threads that hash and verify passwords; 0 means one per CPU core.",
     )
+    hashing_thread_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="`nice` of the hashing threads on Linux: a login storm then yields the "
+        "CPU to requests that only check a token; 0 hashes at the event loop's priority.",
+    )
     redis_key_prefix: str = Field(
         "tenantry", description="Prefix of every key written to Redis (several deployments)."
     )
@@ -219,6 +351,14 @@ class Settings(BaseSettings):
         100,
         ge=1,
         description="Consecutive failures after which only a password reset unlocks the account.",
+    )
+    login_consecutive_failures_ttl_seconds: int = Field(
+        30 * 24 * 3600,
+        ge=1,
+        description="How long the limits store keeps an email's run of consecutive failed "
+        "logins, from its first failure (a success or a password reset ends it sooner); "
+        "for an email without an account, the longest a reset-only lock lasts. An "
+        "account's count is kept in the database as well.",
     )
     login_known_source_max_age_seconds: int = Field(
         90 * 24 * 3600,
@@ -273,6 +413,13 @@ class Settings(BaseSettings):
     invitation_ttl_seconds: int = Field(
         604_800, ge=60, description="Lifetime of an organization invitation link (7 days)."
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        description="Largest request body accepted, declared or streamed; a larger one is "
+        "answered `413 payload_too_large` (DESIGN.md §6: 1 MiB). Keep a proxy's limit "
+        "(nginx `client_max_body_size`) in step.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )
@@ -309,10 +456,35 @@ class Settings(BaseSettings):
         "supervisor's ping (start-up included) before it is replaced.",
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _file_variants(cls, values: Any) -> Any:
-        return _read_file_variants(values) if isinstance(values, dict) else values
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The order of the module docstring: each `_FILE` source right after the
+        source of plain values it belongs to."""
+        return (
+            init_settings,
+            env_settings,
+            FileVariantsSource(settings_cls, _variables_of(env_settings), origin="the environment"),
+            dotenv_settings,
+            FileVariantsSource(settings_cls, _variables_of(dotenv_settings), origin=".env"),
+            file_secret_settings,
+        )
+
+    @field_serializer(*URL_SETTINGS)
+    def _serialize_url(self, url: str | None) -> str | None:
+        return mask_url_password(url) if url else url
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in URL_SETTINGS and isinstance(value, str):
+                value = mask_url_password(value)
+            yield name, value
 
     @field_validator(
         "rate_limit_login",
@@ -370,7 +542,7 @@ class Settings(BaseSettings):
     def signing_secret(self) -> bytes:
         """The HS256 key: configured, or in development generated once and kept on disk."""
         if self.secret_key is not None:
-            return self.secret_key.encode("utf-8")
+            return self.secret_key.get_secret_value().encode("utf-8")
         if self.is_production:
             raise ConfigurationError(["SECRET_KEY is required in production"])
         return _load_or_create_dev_secret(Path(DEV_SECRET_FILE)).encode("utf-8")
@@ -378,19 +550,20 @@ class Settings(BaseSettings):
     def problems(self) -> list[str]:
         """Everything that makes these settings unsafe to run as configured."""
         found: list[str] = []
+        secret_key = self.secret_key.get_secret_value() if self.secret_key is not None else None
         if self.is_production:
-            if self.secret_key is None:
+            if secret_key is None:
                 found.append(
                     f"SECRET_KEY is required in production; generate one: {GENERATE_SECRET_HINT}"
                 )
-            elif len(self.secret_key.encode("utf-8")) < MIN_SECRET_BYTES:
+            elif len(secret_key.encode("utf-8")) < MIN_SECRET_BYTES:
                 found.append(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
-            elif _looks_well_known(self.secret_key):
+            elif _looks_well_known(secret_key):
                 found.append(
                     "SECRET_KEY looks like a placeholder or a typed phrase, not a random key; "
                     f"generate one: {GENERATE_SECRET_HINT}"
                 )
-        elif self.secret_key is not None and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+        elif secret_key is not None and len(secret_key.encode()) < MIN_SECRET_BYTES:
             found.append(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
         if self.is_production and not self.smtp_host:
             found.append("SMTP_HOST is required in production (mail is only logged without it)")
@@ -407,6 +580,13 @@ class Settings(BaseSettings):
             found.append(
                 "METRICS_TOKEN is required in production: without it `GET /metrics` shows "
                 "every counter of the service to whoever reaches the port"
+            )
+        outlived = self.login_failure_window_seconds + self.login_lockout_max_seconds
+        if self.login_consecutive_failures_ttl_seconds < outlived:
+            found.append(
+                "LOGIN_CONSECUTIVE_FAILURES_TTL_SECONDS must be at least "
+                f"LOGIN_FAILURE_WINDOW_SECONDS + LOGIN_LOCKOUT_MAX_SECONDS ({outlived}): "
+                "the lockout's counters must outlive every lockout"
             )
         found.extend(_cors_problems(self.cors_origins))
         return found

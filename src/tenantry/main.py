@@ -39,8 +39,6 @@ from tenantry.security.ratelimit import (
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 from tenantry.spa import mount_spa
 
-MAX_BODY_BYTES = 1024 * 1024
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -103,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last runs first: ids exist before anything logs, headers go on every answer.
     app.add_middleware(DbSessionMiddleware, sessionmaker=app.state.sessionmaker)
     # FastAPI's own max_body_size answers text/plain; this one answers problem+json.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Outside the body cap and limits, so a browser can read their 413 and 429 too.
         app.add_middleware(StrictCORSMiddleware, **cors_options(settings.cors_origins))

@@ -5,6 +5,7 @@ taken in a race with the lockout never leaks into the next run of attempts."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 import uuid
@@ -139,3 +140,26 @@ async def test_a_success_starts_a_fresh_count_and_stale_failures_lock_nothing(
 
     assert await lockout.failed(last) is None  # from before the success
     assert len(await _burst(lockout, subject, 20)) == POLICY.max_failures
+
+
+async def test_a_run_of_consecutive_failures_is_forgotten_after_its_lifetime(
+    storage: Storage,
+) -> None:
+    # `LOGIN_CONSECUTIVE_FAILURES_TTL_SECONDS`: past it, an unknown email's reset-only
+    # lock ends, and the next failure starts a new run.
+    policy = dataclasses.replace(
+        POLICY, max_failures=100, max_consecutive_failures=2, consecutive_failures_ttl_seconds=1
+    )
+    lockout = LoginLockout(policy, storage)
+    subject = lockout.email_subject("forgotten@example.com")
+    for _ in range(2):
+        attempt = await lockout.reserve(subject)
+        await lockout.failed(attempt)
+    with pytest.raises(TooManyAttempts):
+        await lockout.reserve(subject)  # the third in a row: reset-only
+
+    await asyncio.sleep(1.2)
+
+    attempt = await lockout.reserve(subject)
+    await lockout.failed(attempt)
+    assert await storage.get(f"lock-consecutive:{subject}") == 1

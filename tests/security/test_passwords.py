@@ -4,10 +4,13 @@ re-hash on login, argon2id opt-in, and hashing off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -305,3 +308,26 @@ async def test_login_hashing_does_not_block_other_requests(settings: Settings) -
     assert len(health_done) >= 5, health_done
     gaps = [b - a for a, b in zip([started, *health_done], [*health_done, finished], strict=True)]
     assert max(gaps) < login_duration / 2, (max(gaps), login_duration)
+
+
+def _thread_niceness() -> dict[int, int]:
+    """The `nice` of every thread of this process, by its Linux thread id."""
+    niceness = {}
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            # Field 19 of /proc/<pid>/task/<tid>/stat, counted after the `(comm)` field.
+            niceness[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[16])
+    return niceness
+
+
+async def test_hashing_threads_run_at_the_configured_niceness(settings: Settings) -> None:
+    before = _thread_niceness()
+    hasher = PasswordHasher(settings.model_copy(update={"hashing_thread_niceness": 7}))
+    try:
+        await hasher.hash(PASSWORD)
+        hashing = {tid: nice for tid, nice in _thread_niceness().items() if tid not in before}
+    finally:
+        hasher.close()
+    assert hashing, "the hash ran in no new thread"
+    assert set(hashing.values()) == {7}
+    assert _thread_niceness()[threading.get_native_id()] == before[threading.get_native_id()]

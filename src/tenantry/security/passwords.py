@@ -28,7 +28,6 @@ from tenantry.config import Settings
 BCRYPT_MAX_BYTES = 72
 ARGON2_MAX_CHARS = 1024
 EMAIL_LOCAL_PART_MIN_CHARS = 3
-HASHING_THREAD_NICENESS = 10
 T = TypeVar("T")
 
 
@@ -70,10 +69,10 @@ def check_password_rules(password: str, *, email: str, settings: Settings) -> No
         raise WeakPassword("Password is too common.")
 
 
-def _lower_thread_priority() -> None:
+def _lower_thread_priority(niceness: int) -> None:
     """Linux applies `nice` per thread: lower this hashing thread's priority only."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_THREAD_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 class PasswordHasher:
@@ -91,6 +90,7 @@ class PasswordHasher:
             max_workers=settings.password_threads,
             thread_name_prefix="tenantry-hash",
             initializer=_lower_thread_priority,
+            initargs=(settings.hashing_thread_niceness,),
         )
         # Verifying against this makes an unknown email cost what a wrong password costs.
         self._dummy_hash = self._hash.hash(secrets.token_urlsafe(16))

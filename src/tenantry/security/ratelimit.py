@@ -24,9 +24,6 @@ from tenantry.config import Settings
 from tenantry.errors import ProblemError
 from tenantry.observability import metrics
 
-# Consecutive-failure counters outlive any lockout: only a success or a reset clears them.
-CONSECUTIVE_FAILURES_TTL = 30 * 24 * 3600
-
 
 class RateLimited(ProblemError):
     status = 429
@@ -124,6 +121,11 @@ class LockoutPolicy:
     first_lockout_seconds: int
     max_lockout_seconds: int
     max_consecutive_failures: int
+    # Consecutive-failure counters outlive any lockout: only a success, a reset or this
+    # lifetime ends them. The setting's default, for a policy built without settings.
+    consecutive_failures_ttl_seconds: int = Settings.model_fields[
+        "login_consecutive_failures_ttl_seconds"
+    ].default
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LockoutPolicy:
@@ -133,6 +135,7 @@ class LockoutPolicy:
             first_lockout_seconds=settings.login_lockout_seconds,
             max_lockout_seconds=settings.login_lockout_max_seconds,
             max_consecutive_failures=settings.login_max_consecutive_failures,
+            consecutive_failures_ttl_seconds=settings.login_consecutive_failures_ttl_seconds,
         )
 
     def lockout_seconds(self, level: int) -> int:
@@ -219,7 +222,7 @@ class LoginLockout:
             # client that only sent several right passwords at once gets in on a retry.
             raise self._refusal(1)
         consecutive = await self._storage.incr(
-            f"lock-consecutive:{subject}", CONSECUTIVE_FAILURES_TTL
+            f"lock-consecutive:{subject}", self.policy.consecutive_failures_ttl_seconds
         )
         limit = self.policy.max_consecutive_failures
         if consecutive > limit or stored_consecutive >= limit:
@@ -245,7 +248,9 @@ class LoginLockout:
         await self._storage.clear(lock_key)
         await self._storage.incr(lock_key, seconds)
         # Locked first, then a new epoch: the next lockout comes after as many failures.
-        await self._storage.incr(f"lock-epoch:{subject}", CONSECUTIVE_FAILURES_TTL)
+        await self._storage.incr(
+            f"lock-epoch:{subject}", self.policy.consecutive_failures_ttl_seconds
+        )
         return seconds
 
     async def succeeded(self, attempt: Attempt, *, email: str) -> None:
@@ -254,7 +259,9 @@ class LoginLockout:
             await self.clear(subject)
 
     async def clear(self, subject: str) -> None:
-        await self._storage.incr(f"lock-epoch:{subject}", CONSECUTIVE_FAILURES_TTL)
+        await self._storage.incr(
+            f"lock-epoch:{subject}", self.policy.consecutive_failures_ttl_seconds
+        )
         for key in ("lock", "lock-level", "lock-consecutive"):
             await self._storage.clear(f"{key}:{subject}")
 

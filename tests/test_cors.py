@@ -122,5 +122,27 @@ async def test_cors_is_closed_when_no_origin_is_configured(
 
 def test_cors_options_never_combine_a_wildcard_with_credentials() -> None:
     with pytest.raises(ValueError, match="never"):
-        cors_options(["*"])
-    assert cors_options([SPA])["allow_origins"] == [SPA]
+        cors_options(["*"], max_age_seconds=600)
+    assert cors_options([SPA], max_age_seconds=600)["allow_origins"] == [SPA]
+
+
+async def test_preflight_answers_may_be_cached_for_the_configured_time(migrated_url: str) -> None:
+    application = create_app(make_settings(migrated_url, cors_origins=SPA, cors_max_age_seconds=42))
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.options("/auth/login", headers=_preflight(SPA))
+    await application.state.engine.dispose()
+
+    assert response.status_code == 200
+    assert response.headers["access-control-max-age"] == "42"
+
+
+async def test_the_key_set_may_be_cached_for_the_configured_time(migrated_url: str) -> None:
+    application = create_app(make_settings(migrated_url, jwks_max_age_seconds=120))
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/.well-known/jwks.json")
+    await application.state.engine.dispose()
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=120"

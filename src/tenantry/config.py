@@ -420,6 +420,19 @@ class Settings(BaseSettings):
         "answered `413 payload_too_large` (DESIGN.md §6: 1 MiB). Keep a proxy's limit "
         "(nginx `client_max_body_size`) in step.",
     )
+    cors_max_age_seconds: int = Field(
+        600,
+        ge=0,
+        description="How long a browser may cache a CORS preflight answer "
+        "(`Access-Control-Max-Age`); browsers cap it (Chromium at 2 hours).",
+    )
+    jwks_max_age_seconds: int = Field(
+        300,
+        ge=0,
+        description="How long verifiers may cache `/.well-known/jwks.json` "
+        "(`Cache-Control: max-age`). Keep a retired public key published for at least "
+        "this long plus one access-token lifetime.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )

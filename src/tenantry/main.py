@@ -104,7 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Outside the body cap and limits, so a browser can read their 413 and 429 too.
-        app.add_middleware(StrictCORSMiddleware, **cors_options(settings.cors_origins))
+        app.add_middleware(
+            StrictCORSMiddleware,
+            **cors_options(settings.cors_origins, max_age_seconds=settings.cors_max_age_seconds),
+        )
     # Outermost: request ids before anything logs, security headers on every answer,
     # and the access log and metrics of every answer, the 413s and 429s inside included.
     app.add_middleware(EdgeMiddleware)

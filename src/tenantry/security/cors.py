@@ -24,10 +24,9 @@ EXPOSED_HEADERS = (
     "RateLimit-Remaining",
     "RateLimit-Reset",
 )
-PREFLIGHT_MAX_AGE_SECONDS = 600
 
 
-def cors_options(origins: list[str]) -> dict[str, Any]:
+def cors_options(origins: list[str], *, max_age_seconds: int) -> dict[str, Any]:
     """Keyword arguments for Starlette's `CORSMiddleware`."""
     if "*" in origins:
         raise ValueError("CORS with credentials never allows every origin")
@@ -37,7 +36,7 @@ def cors_options(origins: list[str]) -> dict[str, Any]:
         "allow_methods": list(ALLOWED_METHODS),
         "allow_headers": list(ALLOWED_HEADERS),
         "expose_headers": list(EXPOSED_HEADERS),
-        "max_age": PREFLIGHT_MAX_AGE_SECONDS,
+        "max_age": max_age_seconds,
     }
 
 

@@ -1,19 +1,29 @@
-import { type InputHTMLAttributes, type ReactNode, useId } from "react";
+import { type ChangeEvent, type InputHTMLAttributes, type ReactNode, useId } from "react";
 
 interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   label: string;
   hint?: ReactNode;
+  /** Called with the input's new text (a shorter `onChange` for string state). */
+  onValue?: (value: string) => void;
 }
 
 /** A labelled input; the hint is tied to it with aria-describedby so screen readers read it. */
-export function Field({ label, hint, id, ...input }: FieldProps) {
+export function Field({ label, hint, id, onValue, ...input }: FieldProps) {
   const generated = useId();
   const inputId = id ?? generated;
   const hintId = `${inputId}-hint`;
+  const onChange = onValue
+    ? (event: ChangeEvent<HTMLInputElement>) => onValue(event.target.value)
+    : input.onChange;
   return (
     <div className="field">
       <label htmlFor={inputId}>{label}</label>
-      <input id={inputId} aria-describedby={hint ? hintId : undefined} {...input} />
+      <input
+        id={inputId}
+        aria-describedby={hint ? hintId : undefined}
+        {...input}
+        onChange={onChange}
+      />
       {hint && (
         <small id={hintId} className="hint">
           {hint}
@@ -21,6 +31,13 @@ export function Field({ label, hint, id, ...input }: FieldProps) {
       )}
     </div>
   );
+}
+
+type PresetProps = Omit<FieldProps, "type" | "autoComplete" | "required" | "minLength">;
+
+/** A password being chosen: at least 8 characters, offered to password managers as new. */
+export function NewPasswordField(props: PresetProps) {
+  return <Field type="password" autoComplete="new-password" required minLength={8} {...props} />;
 }
 
 interface SelectProps {

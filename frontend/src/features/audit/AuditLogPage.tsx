@@ -39,7 +39,7 @@ export function AuditLogPage() {
           placeholder="product.* or auth.login.failed"
           hint="An exact action, or a prefix ending in *."
           value={action}
-          onChange={(event) => setAction(event.target.value)}
+          onValue={setAction}
         />
         <button type="submit">Filter</button>
       </form>

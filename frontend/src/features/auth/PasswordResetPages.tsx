@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate } from "react-router";
 
-import { ErrorMessage, Field, Notice, SubmitButton } from "../../shared/forms";
+import { ErrorMessage, Field, NewPasswordField, Notice, SubmitButton } from "../../shared/forms";
 import { useAction, usePageTitle } from "../../shared/hooks";
 import { useForgotPassword, useResetPassword, useTokenFromUrl } from "./hooks";
 
@@ -37,7 +37,7 @@ export function ForgotPasswordPage() {
             autoComplete="email"
             required
             value={email}
-            onChange={(event) => setEmail(event.target.value)}
+            onValue={setEmail}
           />
           <ErrorMessage error={action.error} />
           <SubmitButton busy={action.busy}>Send me a link</SubmitButton>
@@ -85,15 +85,11 @@ export function ResetPasswordPage() {
     <section aria-labelledby="reset-title">
       <h1 id="reset-title">Choose a new password</h1>
       <form onSubmit={submit}>
-        <Field
+        <NewPasswordField
           label="New password"
           name="new_password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
           value={password}
-          onChange={(event) => setPassword(event.target.value)}
+          onValue={setPassword}
         />
         <Field
           label="Repeat the new password"
@@ -102,7 +98,7 @@ export function ResetPasswordPage() {
           autoComplete="new-password"
           required
           value={confirmation}
-          onChange={(event) => setConfirmation(event.target.value)}
+          onValue={setConfirmation}
         />
         <ErrorMessage error={action.error} />
         <SubmitButton busy={action.busy}>Set new password</SubmitButton>

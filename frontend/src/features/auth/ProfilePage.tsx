@@ -1,7 +1,14 @@
 import { type FormEvent, useEffect, useState } from "react";
 
 import { useAuth } from "../../auth/AuthProvider";
-import { ErrorMessage, Field, formatDate, Notice, SubmitButton } from "../../shared/forms";
+import {
+  ErrorMessage,
+  Field,
+  NewPasswordField,
+  formatDate,
+  Notice,
+  SubmitButton,
+} from "../../shared/forms";
 import { useAction, usePageTitle } from "../../shared/hooks";
 import { useChangePassword, useRequestVerification, useUpdateProfile } from "./hooks";
 
@@ -82,7 +89,7 @@ function NameForm({ initial }: { initial: string }) {
           name="full_name"
           autoComplete="name"
           value={fullName}
-          onChange={(event) => setFullName(event.target.value)}
+          onValue={setFullName}
         />
         <ErrorMessage error={action.error} />
         {saved && <Notice>Saved.</Notice>}
@@ -123,17 +130,13 @@ function ChangePasswordForm() {
           autoComplete="current-password"
           required
           value={current}
-          onChange={(event) => setCurrent(event.target.value)}
+          onValue={setCurrent}
         />
-        <Field
+        <NewPasswordField
           label="New password"
           name="new_password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
           value={next}
-          onChange={(event) => setNext(event.target.value)}
+          onValue={setNext}
         />
         <ErrorMessage error={action.error} />
         {changed && <Notice>Password changed. Your other sessions were signed out.</Notice>}

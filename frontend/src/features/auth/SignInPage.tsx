@@ -40,7 +40,7 @@ export function SignInPage() {
           autoComplete="username"
           required
           value={email}
-          onChange={(event) => setEmail(event.target.value)}
+          onValue={setEmail}
         />
         <Field
           label="Password"
@@ -49,7 +49,7 @@ export function SignInPage() {
           autoComplete="current-password"
           required
           value={password}
-          onChange={(event) => setPassword(event.target.value)}
+          onValue={setPassword}
         />
         <ErrorMessage error={action.error} />
         <SubmitButton busy={action.busy}>Sign in</SubmitButton>

@@ -3,7 +3,7 @@ import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 
 import { ApiError } from "../../api/problem";
 import { useAuth } from "../../auth/AuthProvider";
-import { ErrorMessage, Field, Notice, SubmitButton } from "../../shared/forms";
+import { ErrorMessage, Field, NewPasswordField, Notice, SubmitButton } from "../../shared/forms";
 import { useAction, usePageTitle } from "../../shared/hooks";
 import { safeNext } from "../../shared/RequireAuth";
 import { useRegister } from "./hooks";
@@ -59,7 +59,7 @@ export function SignUpPage() {
           name="full_name"
           autoComplete="name"
           value={fullName}
-          onChange={(event) => setFullName(event.target.value)}
+          onValue={setFullName}
         />
         <Field
           label="Email"
@@ -68,18 +68,14 @@ export function SignUpPage() {
           autoComplete="email"
           required
           value={email}
-          onChange={(event) => setEmail(event.target.value)}
+          onValue={setEmail}
         />
-        <Field
+        <NewPasswordField
           label="Password"
           name="password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
           hint="At least 8 characters. A long phrase is best; common passwords are refused."
           value={password}
-          onChange={(event) => setPassword(event.target.value)}
+          onValue={setPassword}
         />
         <ErrorMessage error={action.error} />
         <SubmitButton busy={action.busy}>Create account</SubmitButton>

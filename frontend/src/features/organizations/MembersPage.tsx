@@ -182,7 +182,7 @@ function InviteForm({ roles }: { roles: Role[] }) {
           type="email"
           required
           value={email}
-          onChange={(event) => setEmail(event.target.value)}
+          onValue={setEmail}
         />
         <Select label="Role" name="invite_role" value={role} options={options} onChange={setRole} />
         <SubmitButton busy={action.busy}>Send invitation</SubmitButton>

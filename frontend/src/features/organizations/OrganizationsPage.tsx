@@ -57,7 +57,7 @@ function CreateOrganizationForm() {
           required
           maxLength={200}
           value={name}
-          onChange={(event) => setName(event.target.value)}
+          onValue={setName}
         />
         <Field
           label="Slug (optional)"
@@ -65,7 +65,7 @@ function CreateOrganizationForm() {
           pattern="[a-z0-9]+(-[a-z0-9]+)*"
           hint="Lower-case letters, digits and single hyphens; made from the name when empty."
           value={slug}
-          onChange={(event) => setSlug(event.target.value)}
+          onValue={setSlug}
         />
         <ErrorMessage error={action.error} />
         <SubmitButton busy={action.busy}>Create organization</SubmitButton>

@@ -58,7 +58,7 @@ export function ProductsPage() {
           name="q"
           type="search"
           value={search}
-          onChange={(event) => setSearch(event.target.value)}
+          onValue={setSearch}
         />
         <div className="field">
           <label htmlFor="status-filter">Status</label>

@@ -162,5 +162,7 @@ def test_same_site_fetch_metadata_does_not_excuse_a_foreign_origin() -> None:
 
 def test_the_requests_own_host_does_not_make_its_origin_allowed() -> None:
     # DNS rebinding, or a proxy passing any Host: the client picks Host and Origin alike.
-    request = _request({"host": "rebound.attacker.example", "origin": "http://rebound.attacker.example"})
+    request = _request(
+        {"host": "rebound.attacker.example", "origin": "http://rebound.attacker.example"}
+    )
     assert is_cross_site(request, SETTINGS)

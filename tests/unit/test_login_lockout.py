@@ -178,9 +178,7 @@ async def test_the_first_refusal_past_the_consecutive_limit_asks_for_the_longest
     assert refused.value.retry_after == STRICT.max_lockout_seconds
 
 
-@pytest.mark.parametrize(
-    ("stored", "allowed"), [(0, True), (3, True), (4, False), (10_000, False)]
-)
+@pytest.mark.parametrize(("stored", "allowed"), [(0, True), (3, True), (4, False), (10_000, False)])
 async def test_the_accounts_stored_failure_count_locks_exactly_at_the_limit(
     storage: Storage, stored: int, allowed: bool
 ) -> None:
@@ -309,9 +307,7 @@ async def test_bursts_on_several_subjects_at_once_each_get_exactly_their_slots(
         positions = sorted(a.position for a in granted if a.subject == subject)
         assert positions == list(range(1, POLICY.max_failures + 1)), subject
     locks = await asyncio.gather(*(lockout.failed(attempt) for attempt in granted))
-    assert sorted(locks, key=str) == [1] * len(subjects) + [None] * (
-        len(granted) - len(subjects)
-    )
+    assert sorted(locks, key=str) == [1] * len(subjects) + [None] * (len(granted) - len(subjects))
     for subject in subjects:
         with pytest.raises(TooManyAttempts):
             await lockout.reserve(subject)

@@ -2,7 +2,14 @@
 
 from tenantry.audit.models import AuditEvent
 from tenantry.db import Base
-from tenantry.identity.models import OneTimeToken, Session, User
+from tenantry.identity.models import (
+    MfaChallenge,
+    MfaFactor,
+    OneTimeToken,
+    RecoveryCode,
+    Session,
+    User,
+)
 from tenantry.organizations.models import Invitation, Membership, Organization, Role
 from tenantry.products.models import Product
 
@@ -11,9 +18,12 @@ __all__ = [
     "Base",
     "Invitation",
     "Membership",
+    "MfaChallenge",
+    "MfaFactor",
     "OneTimeToken",
     "Organization",
     "Product",
+    "RecoveryCode",
     "Role",
     "Session",
     "User",

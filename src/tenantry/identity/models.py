@@ -1,5 +1,6 @@
 """Who people are and how they are signed in: users, sessions (one refresh-token
-family each) and the one-time tokens behind mail links (DESIGN.md §2).
+family each), the one-time tokens behind mail links (DESIGN.md §2), and second
+factors with their recovery codes and sign-in challenges (DESIGN.md §10).
 """
 
 from __future__ import annotations
@@ -7,7 +8,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db import Base, UTCDateTime, utcnow, uuid7
@@ -67,3 +79,63 @@ class OneTimeToken(Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MfaFactor(Base):
+    """A second factor: a TOTP secret (sealed, see security/secretbox.py, with the
+    factor's id as associated data) or a WebAuthn credential. Unconfirmed until
+    `confirmed_at` is set; only confirmed factors count at sign-in."""
+
+    __tablename__ = "mfa_factors"
+    __table_args__ = (Index("ix_mfa_factors_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "totp" | "webauthn"
+    name: Mapped[str] = mapped_column(String(100))
+    # TOTP: the sealed base32 secret, and the last time step accepted (replay guard).
+    secret_sealed: Mapped[str | None] = mapped_column(Text)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # WebAuthn: the credential (id up to 1023 bytes by the spec), its COSE public key,
+    # the signature counter (unsigned 32 bits, hence BigInteger) and backup flags.
+    credential_id: Mapped[bytes | None] = mapped_column(LargeBinary(1023), unique=True)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    backup_state: Mapped[bool] = mapped_column(Boolean, default=False)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code; only its keyed hash is kept
+    (security/recovery_codes.py)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MfaChallenge(Base):
+    """The pending second step of one sign-in: the `mfa_token` (only its SHA-256
+    digest is kept), bound to the user and the attempt's IP, single use, expiring,
+    with a number of tries; `amr` holds the methods already used (e.g. ["pwd"])."""
+
+    __tablename__ = "mfa_challenges"
+    __table_args__ = (Index("ix_mfa_challenges_user_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tries_left: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)

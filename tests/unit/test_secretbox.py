@@ -142,6 +142,7 @@ def test_after_a_rotation_old_values_still_open_and_new_ones_use_the_new_key() -
     new_sealed = rotated.seal(PLAINTEXT, associated=FACTOR)
     assert rotated.key_id_of(new_sealed) == rotated.current_key_id != BOX.current_key_id
     assert rotated.key_id_of(old_sealed) == BOX.current_key_id
+    assert rotated.key_id_of("not a sealed value") is None
     with pytest.raises(SecretBoxError, match="unknown key"):
         BOX.open(new_sealed, associated=FACTOR)
 

@@ -12,6 +12,7 @@ from tenantry.mail.mailer import MailSender
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout, RequestLimits
+from tenantry.security.secretbox import SecretBox
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 
 T = TypeVar("T")
@@ -39,3 +40,5 @@ RefreshCodec = Annotated[
 Csrf = Annotated[CsrfCodec, Depends(_from_app_state("csrf_codec", CsrfCodec))]
 Limits = Annotated[RequestLimits, Depends(_from_app_state("request_limits", RequestLimits))]
 Lockout = Annotated[LoginLockout, Depends(_from_app_state("lockout", LoginLockout))]
+Box = Annotated[SecretBox, Depends(_from_app_state("secret_box", SecretBox))]
+RecoveryCodeKey = Annotated[bytes, Depends(_from_app_state("recovery_code_key", bytes))]

@@ -27,6 +27,7 @@ from tenantry.operations import router as operations_router
 from tenantry.organizations.audit_trail import router as audit_router
 from tenantry.organizations.router import router as organizations_router
 from tenantry.products.router import router as products_router
+from tenantry.security import recovery_codes
 from tenantry.security.cors import StrictCORSMiddleware, cors_options
 from tenantry.security.jwt import TokenSigner
 from tenantry.security.passwords import PasswordHasher
@@ -36,6 +37,7 @@ from tenantry.security.ratelimit import (
     RequestLimits,
     create_storage,
 )
+from tenantry.security.secretbox import SecretBox
 from tenantry.security.tokens import CsrfCodec, RefreshTokenCodec
 from tenantry.spa import mount_spa
 
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mailer = MailSender(settings)
     app.state.refresh_codec = RefreshTokenCodec(settings.signing_secret)
     app.state.csrf_codec = CsrfCodec(settings.signing_secret)
+    app.state.secret_box = SecretBox.from_secret(settings.signing_secret)
+    app.state.recovery_code_key = recovery_codes.key_from_secret(settings.signing_secret)
     app.state.limits_storage = create_storage(settings)
     app.state.request_limits = RequestLimits(settings, app.state.limits_storage)
     app.state.lockout = LoginLockout(

@@ -16,6 +16,7 @@ from pydantic import (
     EmailStr,
     Field,
     StrictBool,
+    model_validator,
 )
 
 from tenantry.text import SingleLine
@@ -147,3 +148,59 @@ class MailAccepted(BaseModel):
     """The 202 answer: the same words whether or not a mail is actually sent."""
 
     detail: str
+
+
+MFA_CODE_INPUT_MAX = 64
+FactorName = Annotated[str, SingleLine(max_length=100)]
+
+
+class MfaFactorRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: Literal["totp", "webauthn"]
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class MfaOverview(BaseModel):
+    factors: list[MfaFactorRead]
+    recovery_codes_left: int
+
+
+class TotpEnrolRequest(StrictBody):
+    name: FactorName | None = None
+
+
+class TotpEnrolment(BaseModel):
+    factor_id: uuid.UUID
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class MfaCodeRequest(StrictBody):
+    code: str = Field(max_length=MFA_CODE_INPUT_MAX)
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]
+
+
+class FactorRename(StrictBody):
+    name: FactorName
+
+
+class MfaVerifyRequest(StrictBody):
+    """Exactly one of `code` (TOTP) and `recovery_code`."""
+
+    mfa_token: str = Field(max_length=TOKEN_INPUT_MAX)
+    code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
+    recovery_code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MfaVerifyRequest:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send exactly one of code and recovery_code")
+        return self

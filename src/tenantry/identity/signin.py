@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantry import audit
 from tenantry.config import Settings
 from tenantry.db import release_connection
-from tenantry.identity import users
+from tenantry.identity import mfa, users
 from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials
 from tenantry.identity.models import Session, User
 from tenantry.identity.sessions import signed_in_from, start_session
@@ -127,16 +127,94 @@ async def authenticate(
             db, user=user, email=email, attempt=attempt, lockout=lockout, context=context
         )
         raise InvalidCredentials()
-    # The password is proven either way: the reserved slot is not a failure.
-    await lockout.succeeded(attempt, email=email)
+    # Asked only now: nothing about factors is revealed before the password is right.
+    factors = await mfa.challenge_kinds(db, user.id)
+    if factors:
+        # Proven, but the sign-in is not complete: neither a failure nor a success, so
+        # the failure counts stay as they were (DESIGN.md §10).
+        await lockout.release(attempt)
+    else:
+        # The password is proven either way: the reserved slot is not a failure.
+        await lockout.succeeded(attempt, email=email)
     if settings.email_verification_required and user.email_verified_at is None:
         metrics.LOGINS.labels("email_not_verified").inc()
         raise EmailNotVerified("Verify your email address before signing in.")
     if new_hash is not None:
         user.password_hash = new_hash
+    if factors:
+        token = await mfa.start_challenge(db, user_id=user.id, settings=settings, context=context)
+        await db.commit()
+        metrics.LOGINS.labels("mfa_required").inc()
+        raise mfa.MfaRequired(mfa_token=token, factors=factors)
     await users.clear_failed_logins(db, user.id)
     session = start_session(db, user_id=user.id, settings=settings, context=context)
     await db.flush()
+    audit.record(
+        db,
+        action="auth.login.succeeded",
+        context=context,
+        actor_user_id=user.id,
+        target_type="session",
+        target_id=session.id,
+    )
+    await db.commit()
+    metrics.LOGINS.labels("success").inc()
+    return SignedIn(user=user, session=session)
+
+
+async def complete_challenge(
+    db: AsyncSession,
+    *,
+    mfa_token: str,
+    code: str | None,
+    recovery_code: str | None,
+    settings: Settings,
+    lockout: LoginLockout,
+    keys: mfa.MfaKeys,
+    context: RequestContext,
+) -> SignedIn:
+    """The second step of a sign-in: a right code opens the session and resets the
+    failure counts; a wrong one uses a try of the challenge and counts toward the
+    per-email lockout like a wrong password (DESIGN.md §6, §10)."""
+    challenge = await mfa.pending_challenge(db, token=mfa_token, context=context)
+    user = await db.get(User, challenge.user_id)
+    if user is None or not user.is_active:
+        raise mfa.InvalidMfaToken()
+    attempt = await reserve_password_check(
+        db, email=user.email, user=user, settings=settings, lockout=lockout, context=context
+    )
+    try:
+        amr = await mfa.answer_challenge(
+            db,
+            challenge=challenge,
+            code=code,
+            recovery_code=recovery_code,
+            keys=keys,
+            context=context,
+        )
+    except mfa.InvalidMfaToken:
+        await lockout.release(attempt)
+        raise
+    if amr is None:
+        audit.record_own(
+            db, "mfa.challenge.failed", user_id=user.id, context=context, outcome="failure"
+        )
+        metrics.LOGINS.labels("invalid_mfa_code").inc()
+        await settle_password_failure(
+            db, user=user, email=user.email, attempt=attempt, lockout=lockout, context=context
+        )
+        raise mfa.InvalidChallengeCode()
+    await lockout.succeeded(attempt, email=user.email)
+    await users.clear_failed_logins(db, user.id)
+    session = start_session(db, user_id=user.id, settings=settings, context=context)
+    await db.flush()
+    audit.record_own(
+        db,
+        "mfa.challenge.succeeded",
+        user_id=user.id,
+        context=context,
+        details={"amr": amr},
+    )
     audit.record(
         db,
         action="auth.login.succeeded",

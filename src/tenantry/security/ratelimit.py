@@ -253,6 +253,20 @@ class LoginLockout:
         )
         return seconds
 
+    async def release(self, attempt: Attempt) -> None:
+        """Give back the slot of a check that was neither a failure nor a success (a
+        right password still waiting for its second factor, DESIGN.md §10): the
+        failure counts stay as they were before it."""
+        window = self.policy.window_seconds
+        await self._storage.incr(
+            f"lock-attempts:{attempt.subject}:{attempt.epoch}", window, amount=-1
+        )
+        await self._storage.incr(
+            f"lock-consecutive:{attempt.subject}",
+            self.policy.consecutive_failures_ttl_seconds,
+            amount=-1,
+        )
+
     async def succeeded(self, attempt: Attempt, *, email: str) -> None:
         """The right password, from anywhere, resets the email's counts (DESIGN.md §6)."""
         for subject in {attempt.subject, self.email_subject(email)}:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tenantry.identity.routes import account, auth, token
+from tenantry.identity.routes import account, auth, mfa, token
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(token.router)
 router.include_router(account.router)
+router.include_router(mfa.router)

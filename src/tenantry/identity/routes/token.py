@@ -15,21 +15,24 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db import DbSession
-from tenantry.dependencies import Limits, RefreshCodec
+from tenantry.dependencies import Limits, Lockout, RefreshCodec
+from tenantry.identity import mfa, signin
 from tenantry.identity import refresh as tokens
 from tenantry.identity.dependencies import PasswordSignIn, SignIn
 from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
 from tenantry.identity.routes.issuer import Issuer, TokenIssuer
+from tenantry.identity.routes.mfa import Keys
 from tenantry.identity.schemas import PASSWORD_INPUT_MAX, Email, OAuthError, TokenPairResponse
 from tenantry.identity.sessions import revoke_session
 from tenantry.request_context import Context, RequestContext
-from tenantry.security.ratelimit import RateLimited, RequestLimits
+from tenantry.security.ratelimit import LoginLockout, RateLimited, RequestLimits
 
 router = APIRouter(prefix="/auth", tags=["oauth2"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _email = TypeAdapter(Email)
 OptionalForm = Annotated[str | None, Form()]
+MFA_GRANT = "urn:tenantry:params:oauth:grant-type:mfa"
 
 
 def oauth_error(error: str, description: str, status_code: int = 400) -> JSONResponse:
@@ -48,15 +51,35 @@ async def token(
     issuer: Issuer,
     context: Context,
     limits: Limits,
+    lockout: Lockout,
+    keys: Keys,
     grant_type: OptionalForm = None,
     username: OptionalForm = None,
     password: OptionalForm = None,
     refresh_token: OptionalForm = None,
     scope: OptionalForm = None,
+    mfa_token: OptionalForm = None,
+    otp: OptionalForm = None,
+    recovery_code: OptionalForm = None,
 ) -> JSONResponse:
     """Issue tokens to an API client: `grant_type=password` with `username` (the email)
-    and `password`, or `grant_type=refresh_token` with `refresh_token` (single use)."""
+    and `password`, `grant_type=refresh_token` with `refresh_token` (single use), or,
+    after a password grant answered `403 mfa_required`,
+    `grant_type=urn:tenantry:params:oauth:grant-type:mfa` with its `mfa_token` and an
+    `otp` (TOTP code) or a `recovery_code`."""
     try:
+        if grant_type == MFA_GRANT:
+            return await _mfa_grant(
+                db,
+                issuer=issuer,
+                context=context,
+                limits=limits,
+                lockout=lockout,
+                keys=keys,
+                mfa_token=mfa_token,
+                otp=otp,
+                recovery_code=recovery_code,
+            )
         return await _grant(
             db,
             sign_in=sign_in,
@@ -103,6 +126,13 @@ async def _grant(
             return oauth_error("invalid_grant", "Invalid email or password.")
         except EmailNotVerified:
             return oauth_error("invalid_grant", "Verify your email address before signing in.")
+        except mfa.MfaRequired as exc:
+            body = {
+                "error": "mfa_required",
+                "error_description": "Complete the sign-in with the mfa grant and a second factor.",
+                "mfa_token": exc.mfa_token,
+            }
+            return JSONResponse(body, status_code=403, headers=NO_STORE)
         family = tokens.family_of(signed_in.session, issuer.settings)
     elif grant_type == "refresh_token":
         await limits.hit("refresh", context.ip)
@@ -121,8 +151,45 @@ async def _grant(
         return oauth_error("invalid_request", "grant_type is required.")
     else:
         return oauth_error(
-            "unsupported_grant_type", "Supported grant types: password, refresh_token."
+            "unsupported_grant_type",
+            f"Supported grant types: password, refresh_token, {MFA_GRANT}.",
         )
+    return JSONResponse(issuer.token_pair(family).model_dump(), headers=NO_STORE)
+
+
+async def _mfa_grant(
+    db: AsyncSession,
+    *,
+    issuer: TokenIssuer,
+    context: RequestContext,
+    limits: RequestLimits,
+    lockout: LoginLockout,
+    keys: mfa.MfaKeys,
+    mfa_token: str | None,
+    otp: str | None,
+    recovery_code: str | None,
+) -> JSONResponse:
+    await limits.hit("login", context.ip)
+    if not mfa_token or (otp is None) == (recovery_code is None):
+        return oauth_error(
+            "invalid_request", "mfa_token and one of otp, recovery_code are required."
+        )
+    try:
+        signed_in = await signin.complete_challenge(
+            db,
+            mfa_token=mfa_token,
+            code=otp,
+            recovery_code=recovery_code,
+            settings=issuer.settings,
+            lockout=lockout,
+            keys=keys,
+            context=context,
+        )
+    except mfa.InvalidMfaToken:
+        return oauth_error("invalid_grant", "The mfa_token is invalid, used or expired.")
+    except mfa.InvalidChallengeCode:
+        return oauth_error("invalid_grant", "The code is wrong.")
+    family = tokens.family_of(signed_in.session, issuer.settings)
     return JSONResponse(issuer.token_pair(family).model_dump(), headers=NO_STORE)
 
 

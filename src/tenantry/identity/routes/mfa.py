@@ -1,0 +1,160 @@
+"""Second factors (DESIGN.md §10): the signed-in user's TOTP factors and recovery
+codes, and `/auth/mfa/verify`, the second step of a browser sign-in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from tenantry.db import DbSession
+from tenantry.dependencies import AppSettings, Box, Limits, Lockout, RecoveryCodeKey
+from tenantry.errors import PROBLEM_JSON
+from tenantry.identity import mfa, signin
+from tenantry.identity import refresh as tokens
+from tenantry.identity.dependencies import CurrentPrincipal, UserRow
+from tenantry.identity.exceptions import CsrfFailed
+from tenantry.identity.routes.issuer import Issuer
+from tenantry.identity.schemas import (
+    AccessTokenResponse,
+    FactorRename,
+    MfaCodeRequest,
+    MfaFactorRead,
+    MfaOverview,
+    MfaVerifyRequest,
+    RecoveryCodes,
+    TotpEnrolment,
+    TotpEnrolRequest,
+)
+from tenantry.openapi import problems
+from tenantry.request_context import Context
+from tenantry.security.csrf import is_cross_site
+
+router = APIRouter(prefix="/auth/mfa", tags=["mfa"])
+
+
+async def get_mfa_keys(box: Box, recovery_key: RecoveryCodeKey) -> mfa.MfaKeys:
+    return mfa.MfaKeys(box, recovery_key)
+
+
+Keys = Annotated[mfa.MfaKeys, Depends(get_mfa_keys)]
+
+
+def mfa_required_response(exc: mfa.MfaRequired) -> JSONResponse:
+    """`401 mfa_required` with the `mfa_token` and the factor kinds (DESIGN.md §10)."""
+    body = {
+        "type": "about:blank",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        "code": exc.code,
+        "mfa_token": exc.mfa_token,
+        "factors": exc.factors,
+    }
+    headers = {**exc.headers, "Cache-Control": "no-store"}
+    return JSONResponse(body, status_code=exc.status, headers=headers, media_type=PROBLEM_JSON)
+
+
+@router.get("", responses=problems(401))
+async def overview(principal: CurrentPrincipal, db: DbSession) -> MfaOverview:
+    """The signed-in user's confirmed factors and how many recovery codes are left."""
+    user_id = principal.user.id
+    factors = await mfa.confirmed_factors(db, user_id)
+    return MfaOverview(
+        factors=[MfaFactorRead.model_validate(factor) for factor in factors],
+        recovery_codes_left=await mfa.recovery_codes_left(db, user_id),
+    )
+
+
+@router.post("/totp", status_code=status.HTTP_201_CREATED, responses=problems(401, 422))
+async def enrol_totp(
+    user: UserRow,
+    db: DbSession,
+    settings: AppSettings,
+    keys: Keys,
+    response: Response,
+    body: TotpEnrolRequest | None = None,
+) -> TotpEnrolment:
+    """Start a TOTP factor: the secret, its `otpauth://` URI and a QR code (SVG). It
+    counts only once confirmed with a first code."""
+    enrolment = await mfa.start_totp(
+        db, user=user, name=body.name if body else None, keys=keys, settings=settings
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return TotpEnrolment(
+        factor_id=enrolment.factor.id,
+        secret=enrolment.secret,
+        otpauth_uri=enrolment.otpauth_uri,
+        qr_svg=enrolment.qr_svg,
+    )
+
+
+@router.post("/totp/{factor_id}/confirm", responses=problems(400, 401, 404, 422))
+async def confirm_totp(
+    factor_id: uuid.UUID,
+    body: MfaCodeRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    settings: AppSettings,
+    keys: Keys,
+    context: Context,
+    response: Response,
+) -> RecoveryCodes:
+    """Confirm a TOTP factor with a code from the app. The recovery codes come with the
+    first factor only, and are shown this once."""
+    codes = await mfa.confirm_totp(
+        db,
+        user_id=principal.user.id,
+        factor_id=factor_id,
+        code=body.code,
+        keys=keys,
+        settings=settings,
+        context=context,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.patch("/factors/{factor_id}", responses=problems(401, 404, 422))
+async def rename_factor(
+    factor_id: uuid.UUID, body: FactorRename, principal: CurrentPrincipal, db: DbSession
+) -> MfaFactorRead:
+    """Rename one of the signed-in user's factors."""
+    factor = await mfa.own_factor(db, user_id=principal.user.id, factor_id=factor_id)
+    if factor.confirmed_at is None:
+        raise mfa.FactorNotFound()
+    factor.name = body.name
+    await db.commit()
+    return MfaFactorRead.model_validate(factor)
+
+
+@router.post("/verify", responses=problems(401, 403, 422, 429))
+async def verify(
+    body: MfaVerifyRequest,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    issuer: Issuer,
+    lockout: Lockout,
+    keys: Keys,
+    context: Context,
+    limits: Limits,
+) -> AccessTokenResponse:
+    """The second step of a browser sign-in: the `mfa_token` of the `mfa_required`
+    answer and a TOTP `code` or a `recovery_code`. Answers like `/auth/login`."""
+    if is_cross_site(request, issuer.settings):
+        raise CsrfFailed("Requests from another site may not use the session cookies.")
+    await limits.hit("login", context.ip)
+    signed_in = await signin.complete_challenge(
+        db,
+        mfa_token=body.mfa_token,
+        code=body.code,
+        recovery_code=body.recovery_code,
+        settings=issuer.settings,
+        lockout=lockout,
+        keys=keys,
+        context=context,
+    )
+    return issuer.to_browser(response, tokens.family_of(signed_in.session, issuer.settings))

@@ -42,8 +42,11 @@ async def test_right_password_gives_a_challenge_and_no_session(
     assert "refresh_token" not in response.cookies
     assert len(list(await db.scalars(select(Session)))) == sessions_before
     stored = await db.scalar(select(MfaChallenge))
-    assert stored is not None and body["mfa_token"].encode() not in stored.token_hash
-    assert stored.tries_left == 5 and stored.amr == ["pwd"] and stored.ip == "203.0.113.7"
+    assert stored is not None
+    assert body["mfa_token"].encode() not in stored.token_hash
+    assert stored.tries_left == 5
+    assert stored.amr == ["pwd"]
+    assert stored.ip == "203.0.113.7"
 
 
 async def test_verify_with_totp_signs_in_like_login(

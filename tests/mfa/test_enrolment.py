@@ -30,8 +30,10 @@ async def test_enrolment_answers_secret_uri_and_svg_and_seals_the_secret(
     assert body["qr_svg"].lstrip().startswith("<svg")
     assert response.headers["cache-control"] == "no-store"
     row = await db.get(MfaFactor, uuid.UUID(body["factor_id"]))
-    assert row is not None and row.confirmed_at is None
-    assert row.secret_sealed is not None and body["secret"] not in row.secret_sealed
+    assert row is not None
+    assert row.confirmed_at is None
+    assert row.secret_sealed is not None
+    assert body["secret"] not in row.secret_sealed
     # Unconfirmed factors are not factors.
     overview = await client.get("/auth/mfa", headers=bearer(token))
     assert overview.json() == {"factors": [], "recovery_codes_left": 0}

@@ -65,6 +65,12 @@ class Session(Base):
     # (see security/tokens.py).
     refresh_counter: Mapped[int] = mapped_column(Integer, default=0)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How the user authenticated (DESIGN.md §10), copied into every access token of
+    # the session so refreshes keep them; `auth_time` moves on re-authentication.
+    # NULL for sessions opened before these columns existed: read as password only.
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amr: Mapped[list[str] | None] = mapped_column(JSON)
+    acr: Mapped[str | None] = mapped_column(String(64))
 
 
 class OneTimeToken(Base):

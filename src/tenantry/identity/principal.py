@@ -51,6 +51,10 @@ class SignedInUser:
 class Principal:
     user: SignedInUser
     session_id: uuid.UUID
+    # From the token (DESIGN.md §10), for step-up: no extra query.
+    auth_time: int | None = None
+    amr: tuple[str, ...] = ()
+    acr: str | None = None
 
 
 # Built once; SQLAlchemy caches its compiled form.
@@ -267,4 +271,10 @@ async def authenticate(reader: PrincipalReader, signer: TokenSigner, token: str)
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-    return Principal(user=user, session_id=claims.session_id)
+    return Principal(
+        user=user,
+        session_id=claims.session_id,
+        auth_time=claims.auth_time,
+        amr=claims.amr,
+        acr=claims.acr,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from tenantry.identity.exceptions import InvalidRefreshToken
 from tenantry.identity.models import Session, User
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
+from tenantry.security.jwt import ACR_PASSWORD
 from tenantry.security.tokens import RefreshTokenClaims, RefreshTokenCodec
 
 
@@ -33,6 +34,9 @@ class TokenFamily:
     session_id: uuid.UUID
     counter: int
     refresh_expires_in: int
+    auth_time: datetime | None = None
+    amr: list[str] | None = None
+    acr: str | None = None
 
 
 def _refresh_expires_in(session: Session, settings: Settings) -> int:
@@ -47,6 +51,10 @@ def family_of(session: Session, settings: Settings) -> TokenFamily:
         session_id=session.id,
         counter=session.refresh_counter,
         refresh_expires_in=_refresh_expires_in(session, settings),
+        # Sessions from before these columns: a password sign-in at their start.
+        auth_time=session.auth_time or session.created_at,
+        amr=session.amr or ["pwd"],
+        acr=session.acr or ACR_PASSWORD,
     )
 
 

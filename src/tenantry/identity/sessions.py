@@ -16,6 +16,7 @@ from tenantry.identity.models import Session, User
 from tenantry.identity.schemas import SessionRead
 from tenantry.pagination import Page, PageParams, paginate
 from tenantry.request_context import RequestContext
+from tenantry.security.jwt import ACR_MFA, ACR_PASSWORD
 
 
 async def signed_in_from(db: AsyncSession, *, email: str, ip: str, settings: Settings) -> bool:
@@ -35,13 +36,24 @@ async def signed_in_from(db: AsyncSession, *, email: str, ip: str, settings: Set
 
 
 def start_session(
-    db: AsyncSession, *, user_id: uuid.UUID, settings: Settings, context: RequestContext
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    settings: Settings,
+    context: RequestContext,
+    amr: list[str] | None = None,
 ) -> Session:
+    """A new session; `amr` are the methods the user proved (RFC 8176), a password
+    alone unless told otherwise. Two factors make the `acr` mfa (DESIGN.md §10)."""
     now = utcnow()
+    methods = amr or ["pwd"]
     session = Session(
         user_id=user_id,
         created_at=now,
         last_used_at=now,
+        auth_time=now,
+        amr=methods,
+        acr=ACR_MFA if "mfa" in methods else ACR_PASSWORD,
         expires_at=now + timedelta(seconds=settings.session_max_age_seconds),
         ip=context.ip,
         user_agent=context.user_agent,

@@ -206,7 +206,7 @@ async def complete_challenge(
         raise mfa.InvalidChallengeCode()
     await lockout.succeeded(attempt, email=user.email)
     await users.clear_failed_logins(db, user.id)
-    session = start_session(db, user_id=user.id, settings=settings, context=context)
+    session = start_session(db, user_id=user.id, settings=settings, context=context, amr=amr)
     await db.flush()
     audit.record_own(
         db,

@@ -31,6 +31,12 @@ from tenantry.config import Settings
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+# How the user authenticated (DESIGN.md §10). Written into every token; optional on
+# validation (type-checked when present) so the tokens issued before they existed
+# stay valid for their few minutes, and such a token never passes step-up.
+ACR_MFA = "urn:tenantry:acr:mfa"
+ACR_PASSWORD = "urn:tenantry:acr:pwd"
+MAX_AMR_VALUES = 8
 MAX_TOKEN_LENGTH = 4096
 
 
@@ -44,6 +50,9 @@ class AccessClaims:
     session_id: uuid.UUID
     token_id: str
     expires_at: datetime
+    auth_time: int | None = None
+    amr: tuple[str, ...] = ()
+    acr: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +217,17 @@ class TokenSigner:
     def ttl_seconds(self) -> int:
         return int(self._ttl.total_seconds())
 
-    def issue(self, *, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+    def issue(
+        self,
+        *,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        auth_time: datetime | None = None,
+        amr: list[str] | None = None,
+        acr: str | None = None,
+    ) -> str:
         now = datetime.now(UTC)
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": str(user_id),
@@ -219,6 +236,12 @@ class TokenSigner:
             "iat": now,
             "exp": now + self._ttl,
         }
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
+        if amr is not None:
+            claims["amr"] = amr
+        if acr is not None:
+            claims["acr"] = acr
         headers = {"typ": ACCESS_TOKEN_TYPE, "kid": self.kid}
         return jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
 
@@ -282,12 +305,42 @@ class TokenSigner:
             and token_id
         ):
             raise TokenError("sub, sid and jti must be strings, jti not empty")
+        auth_time, amr, acr = _authentication_claims(claims)
         try:
             return AccessClaims(
                 user_id=uuid.UUID(subject),
                 session_id=uuid.UUID(session),
                 token_id=token_id,
                 expires_at=datetime.fromtimestamp(int(expires), UTC),
+                auth_time=auth_time,
+                amr=amr,
+                acr=acr,
             )
         except (ValueError, OverflowError, OSError) as exc:
             raise TokenError("sub or sid is not a UUID, or exp is out of range") from exc
+
+
+def _authentication_claims(
+    claims: dict[str, Any],
+) -> tuple[int | None, tuple[str, ...], str | None]:
+    """`auth_time`, `amr` and `acr` when present; a wrong type is a bad token."""
+    auth_time: int | None = None
+    if "auth_time" in claims:
+        value = claims["auth_time"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**40:
+            raise TokenError("auth_time is not an integer NumericDate")
+        auth_time = value
+    amr: tuple[str, ...] = ()
+    if "amr" in claims:
+        values = claims["amr"]
+        if (
+            not isinstance(values, list)
+            or len(values) > MAX_AMR_VALUES
+            or not all(isinstance(one, str) for one in values)
+        ):
+            raise TokenError("amr is not a short list of strings")
+        amr = tuple(values)
+    acr = claims.get("acr")
+    if acr is not None and not isinstance(acr, str):
+        raise TokenError("acr is not a string")
+    return auth_time, amr, acr

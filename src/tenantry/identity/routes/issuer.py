@@ -24,14 +24,24 @@ class TokenIssuer:
     refresh_codec: RefreshTokenCodec
     csrf: CsrfCodec
 
+    def _issue(self, family: TokenFamily) -> str:
+        return self.signer.issue(
+            user_id=family.user_id,
+            session_id=family.session_id,
+            auth_time=family.auth_time,
+            amr=family.amr,
+            acr=family.acr,
+        )
+
     def access_token(self, family: TokenFamily) -> AccessTokenResponse:
-        access = self.signer.issue(user_id=family.user_id, session_id=family.session_id)
-        return AccessTokenResponse(access_token=access, expires_in=self.signer.ttl_seconds)
+        return AccessTokenResponse(
+            access_token=self._issue(family), expires_in=self.signer.ttl_seconds
+        )
 
     def token_pair(self, family: TokenFamily) -> TokenPairResponse:
         """For API clients: both tokens in the body, no cookies."""
         return TokenPairResponse(
-            access_token=self.signer.issue(user_id=family.user_id, session_id=family.session_id),
+            access_token=self._issue(family),
             expires_in=self.signer.ttl_seconds,
             refresh_token=self.refresh_codec.encode(family.session_id, family.counter),
         )

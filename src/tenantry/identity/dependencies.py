@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,11 +16,12 @@ from tenantry.config import Settings
 from tenantry.db import DbSession
 from tenantry.dependencies import AppSettings, Hasher, Lockout
 from tenantry.errors import Forbidden, InvalidToken, Unauthorized
-from tenantry.identity import signin
+from tenantry.identity import mfa, signin
 from tenantry.identity.models import User
 from tenantry.identity.principal import Principal, SignedInUser, authenticate
 from tenantry.identity.signin import SignedIn
 from tenantry.request_context import Context, RequestContext
+from tenantry.security.jwt import ACR_MFA
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import LoginLockout
 
@@ -97,6 +99,26 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
 
 
 SessionFactory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+async def get_stepped_up_principal(
+    principal: CurrentPrincipal, db: DbSession, settings: AppSettings
+) -> Principal:
+    """For sensitive actions (DESIGN.md §10, RFC 9470): an authentication within
+    `STEP_UP_MAX_AGE_SECONDS`, and with a second factor when the user has one. Read
+    from the access token's `auth_time` and `acr`; only the "has a factor" question
+    costs a query, and only on these few routes."""
+    max_age = settings.step_up_max_age_seconds
+    too_old = principal.auth_time is None or time.time() - principal.auth_time > max_age
+    needs_mfa = principal.acr != ACR_MFA and await mfa.has_factor(db, principal.user.id)
+    if too_old or needs_mfa:
+        raise mfa.StepUpRequired(
+            max_age=max_age if too_old else None, acr=ACR_MFA if needs_mfa else None
+        )
+    return principal
+
+
+SteppedUpPrincipal = Annotated[Principal, Depends(get_stepped_up_principal)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from tenantry.config import Settings
 from tenantry.db import utcnow
 from tenantry.errors import NotFound, ProblemError, Unauthorized
 from tenantry.identity.models import MfaChallenge, MfaFactor, RecoveryCode, User
+from tenantry.mail.mailer import OutgoingMail, render_mail
 from tenantry.request_context import RequestContext
 from tenantry.security import recovery_codes, totp
 from tenantry.security.secretbox import SecretBox, SecretBoxError
@@ -54,6 +55,27 @@ class InvalidMfaToken(Unauthorized):
 
 class FactorNotFound(NotFound):
     title = "Factor not found"
+
+
+class StepUpRequired(ProblemError):
+    """RFC 9470: the token is valid but its authentication is too old or too weak."""
+
+    status = 401
+    code = "step_up_required"
+    title = "Authenticate again"
+
+    def __init__(self, *, max_age: int | None, acr: str | None) -> None:
+        params = ['error="insufficient_user_authentication"']
+        if max_age is not None:
+            params.append(f'max_age="{max_age}"')
+        if acr is not None:
+            params.append(f'acr_values="{acr}"')
+        super().__init__(
+            "Authenticate again at /auth/reauthenticate"
+            + (" with a second factor" if acr is not None else "")
+            + " to do this.",
+            headers={"WWW-Authenticate": "Bearer " + ", ".join(params)},
+        )
 
 
 class MfaRequired(Unauthorized):
@@ -328,3 +350,92 @@ async def answer_challenge(
     if used_recovery:
         audit.record_own(db, "mfa.recovery_code.used", user_id=challenge.user_id, context=context)
     return list(AMR_SECOND_FACTOR)
+
+
+# --- changes that need step-up --------------------------------------------------------
+
+
+async def has_factor(db: AsyncSession, user_id: uuid.UUID) -> bool:
+    found = await db.scalar(
+        select(MfaFactor.id)
+        .where(MfaFactor.user_id == user_id, MfaFactor.confirmed_at.is_not(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def remove_factor(
+    db: AsyncSession, *, user_id: uuid.UUID, factor_id: uuid.UUID, context: RequestContext
+) -> None:
+    """Remove a factor; with the last one the recovery codes go too (they are a way
+    into a second factor the account no longer has)."""
+    factor = await own_factor(db, user_id=user_id, factor_id=factor_id)
+    await db.delete(factor)
+    await db.flush()
+    if not await has_factor(db, user_id):
+        await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    audit.record_own(
+        db,
+        "mfa.factor.removed",
+        user_id=user_id,
+        context=context,
+        details={"factor_id": str(factor_id), "kind": factor.kind},
+    )
+    await db.commit()
+
+
+class NoFactor(ProblemError):
+    status = 409
+    code = "mfa_not_enabled"
+    title = "No second factor"
+
+
+async def regenerate_recovery_codes(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    keys: MfaKeys,
+    settings: Settings,
+    context: RequestContext,
+) -> list[str]:
+    """A new set; the old codes die. Only for a user with a confirmed factor."""
+    if not await has_factor(db, user_id):
+        raise NoFactor("Add a second factor first: recovery codes come with it.")
+    codes = await _replace_recovery_codes(db, user_id=user_id, keys=keys, settings=settings)
+    audit.record_own(db, "mfa.recovery_codes.generated", user_id=user_id, context=context)
+    await db.commit()
+    return codes
+
+
+async def prove_second_factor(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    code: str | None,
+    recovery_code: str | None,
+    keys: MfaKeys,
+    context: RequestContext,
+) -> bool:
+    """Whether the code is right (and now used), for re-authentication; the caller
+    commits."""
+    if code is not None:
+        for factor in await confirmed_factors(db, user_id):
+            if await _take_totp_step(db, factor, code, keys):
+                return True
+        return False
+    if recovery_code is not None and await _take_recovery_code(
+        db, user_id=user_id, code=recovery_code, keys=keys
+    ):
+        audit.record_own(db, "mfa.recovery_code.used", user_id=user_id, context=context)
+        return True
+    return False
+
+
+def change_mail(*, email: str, change: str) -> OutgoingMail:
+    """The notice every factor change and recovery-code use sends (DESIGN.md §10)."""
+    return render_mail(
+        kind="mfa_changed",
+        to=email,
+        subject="Sign-in security of your Tenantry account changed",
+        values={"email": email, "change": change},
+    )

@@ -204,3 +204,18 @@ class MfaVerifyRequest(StrictBody):
         if (self.code is None) == (self.recovery_code is None):
             raise ValueError("send exactly one of code and recovery_code")
         return self
+
+
+class ReauthenticateRequest(StrictBody):
+    """Exactly one of `password`, `code` (TOTP) and `recovery_code`."""
+
+    password: str | None = Field(None, max_length=PASSWORD_INPUT_MAX)
+    code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
+    recovery_code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ReauthenticateRequest:
+        given = [v for v in (self.password, self.code, self.recovery_code) if v is not None]
+        if len(given) != 1:
+            raise ValueError("send exactly one of password, code and recovery_code")
+        return self

@@ -12,13 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
 from tenantry.config import Settings
-from tenantry.db import release_connection
+from tenantry.db import release_connection, utcnow
+from tenantry.errors import InvalidToken
 from tenantry.identity import mfa, users
-from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials
+from tenantry.identity.exceptions import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidCurrentPassword,
+)
 from tenantry.identity.models import Session, User
 from tenantry.identity.sessions import signed_in_from, start_session
 from tenantry.observability import metrics
 from tenantry.request_context import RequestContext
+from tenantry.security.jwt import ACR_MFA, ACR_PASSWORD
 from tenantry.security.passwords import PasswordHasher
 from tenantry.security.ratelimit import Attempt, LoginLockout
 
@@ -27,6 +33,7 @@ from tenantry.security.ratelimit import Attempt, LoginLockout
 class SignedIn:
     user: User
     session: Session
+    used_recovery_code: bool = False
 
 
 async def reserve_password_check(
@@ -225,7 +232,66 @@ async def complete_challenge(
     )
     await db.commit()
     metrics.LOGINS.labels("success").inc()
-    return SignedIn(user=user, session=session)
+    return SignedIn(user=user, session=session, used_recovery_code=recovery_code is not None)
+
+
+async def reauthenticate(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    password: str | None,
+    code: str | None,
+    recovery_code: str | None,
+    settings: Settings,
+    hasher: PasswordHasher,
+    lockout: LoginLockout,
+    keys: mfa.MfaKeys,
+    context: RequestContext,
+) -> SignedIn:
+    """Prove the user again for step-up (DESIGN.md §10): the session gets a new
+    `auth_time` and keeps its methods in `amr`, a second factor adding `otp` and `mfa`.
+    A wrong password or code counts toward the lockout like a login's."""
+    user = await db.get(User, user_id)
+    session = await db.get(Session, session_id)
+    if user is None or session is None or session.user_id != user_id:
+        raise InvalidToken()
+    attempt = await reserve_password_check(
+        db, email=user.email, user=user, settings=settings, lockout=lockout, context=context
+    )
+    if password is not None:
+        await release_connection(db)  # no pooled connection held while the hash runs
+        valid, _ = await hasher.verify(password, user.password_hash)
+        methods = ["pwd"]
+    else:
+        valid = await mfa.prove_second_factor(
+            db, user_id=user.id, code=code, recovery_code=recovery_code, keys=keys, context=context
+        )
+        methods = ["otp", "mfa"]
+    if not valid:
+        audit.record_own(
+            db,
+            "auth.reauthenticated",
+            user_id=user.id,
+            context=context,
+            outcome="failure",
+            details={"method": methods[0]},
+        )
+        await settle_password_failure(
+            db, user=user, email=user.email, attempt=attempt, lockout=lockout, context=context
+        )
+        raise InvalidCurrentPassword() if password is not None else mfa.InvalidMfaCode()
+    await lockout.succeeded(attempt, email=user.email)
+    await users.clear_failed_logins(db, user.id)
+    amr = list(dict.fromkeys([*(session.amr or ["pwd"]), *methods]))
+    session.auth_time = utcnow()
+    session.amr = amr
+    session.acr = ACR_MFA if "mfa" in amr else ACR_PASSWORD
+    audit.record_own(
+        db, "auth.reauthenticated", user_id=user.id, context=context, details={"amr": amr}
+    )
+    await db.commit()
+    return SignedIn(user=user, session=session, used_recovery_code=recovery_code is not None)
 
 
 async def owns_live_session(db: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:

@@ -7,21 +7,22 @@ not as problem+json, so standard OAuth client libraries understand them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, BackgroundTasks, Form
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry.db import DbSession
-from tenantry.dependencies import Limits, Lockout, RefreshCodec
+from tenantry.dependencies import Limits, Lockout, Mailer, RefreshCodec
 from tenantry.identity import mfa, signin
 from tenantry.identity import refresh as tokens
 from tenantry.identity.dependencies import PasswordSignIn, SignIn
 from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
 from tenantry.identity.routes.issuer import Issuer, TokenIssuer
-from tenantry.identity.routes.mfa import Keys
+from tenantry.identity.routes.mfa import RECOVERY_CODE_USED, Keys
 from tenantry.identity.schemas import PASSWORD_INPUT_MAX, Email, OAuthError, TokenPairResponse
 from tenantry.identity.sessions import revoke_session
 from tenantry.request_context import Context, RequestContext
@@ -53,6 +54,8 @@ async def token(
     limits: Limits,
     lockout: Lockout,
     keys: Keys,
+    mailer: Mailer,
+    background: BackgroundTasks,
     grant_type: OptionalForm = None,
     username: OptionalForm = None,
     password: OptionalForm = None,
@@ -79,6 +82,9 @@ async def token(
                 mfa_token=mfa_token,
                 otp=otp,
                 recovery_code=recovery_code,
+                notify=lambda email: background.add_task(
+                    mailer.send, mfa.change_mail(email=email, change=RECOVERY_CODE_USED)
+                ),
             )
         return await _grant(
             db,
@@ -168,6 +174,7 @@ async def _mfa_grant(
     mfa_token: str | None,
     otp: str | None,
     recovery_code: str | None,
+    notify: Callable[[str], None],
 ) -> JSONResponse:
     await limits.hit("login", context.ip)
     if not mfa_token or (otp is None) == (recovery_code is None):
@@ -189,6 +196,8 @@ async def _mfa_grant(
         return oauth_error("invalid_grant", "The mfa_token is invalid, used or expired.")
     except mfa.InvalidChallengeCode:
         return oauth_error("invalid_grant", "The code is wrong.")
+    if signed_in.used_recovery_code:
+        notify(signed_in.user.email)
     family = tokens.family_of(signed_in.session, issuer.settings)
     return JSONResponse(issuer.token_pair(family).model_dump(), headers=NO_STORE)
 

@@ -416,27 +416,25 @@ class Settings(BaseSettings):
     mfa_challenge_ttl_seconds: int = Field(
         300,
         ge=30,
-        description="Lifetime of the `mfa_token` of a sign-in waiting for its second factor. "
-        "Takes effect when the MFA endpoints land (issue 15).",
+        description="Lifetime of the `mfa_token` of a sign-in waiting for its second factor.",
     )
     mfa_challenge_tries: int = Field(
         5,
         ge=1,
-        description="Wrong codes one `mfa_token` takes before it dies. "
-        "Takes effect when the MFA endpoints land (issue 15).",
+        description="Wrong codes one `mfa_token` takes before it dies.",
     )
     step_up_max_age_seconds: int = Field(
         600,
         ge=30,
         description="How recent the last authentication must be for sensitive actions "
-        "(removing a factor, new recovery codes, password or email change, account "
-        "deletion). Takes effect when the MFA endpoints land (issue 15).",
+        "(so far: removing a factor and new recovery codes; `/auth/reauthenticate` renews "
+        "it).",
     )
     recovery_code_count: int = Field(
         10,
         ge=1,
         le=50,
-        description="Recovery codes in a set. Takes effect when the MFA endpoints land (issue 15).",
+        description="Recovery codes in a set.",
     )
     max_body_bytes: int = Field(
         1024 * 1024,

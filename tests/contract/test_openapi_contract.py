@@ -58,6 +58,8 @@ WELL_FORMED_BUT_REFUSED: list[tuple[str, str, list[int], str]] = [
     ("POST", "/invitations/accept", [400], "an invitation token never issued"),
     ("POST", "/auth/token", [400], "RFC 6749 §5.2: unknown grant, wrong credentials"),
     ("POST", "/auth/revoke", [400], "RFC 6749 §5.2: an empty token is invalid_request"),
+    ("POST", "/auth/mfa/totp/{factor_id}/confirm", [400], "invalid_mfa_code: a wrong code"),
+    ("POST", "/auth/reauthenticate", [400], "a wrong password or code"),
     ("POST", "/organizations/{org_id}/invitations", [422], "unknown_role: roles are data"),
     ("PATCH", "/organizations/{org_id}/members/{user_id}", [422], "unknown_role"),
     ("PATCH", "/organizations/{org_id}/products/{product_id}", [412], "If-Match: stale"),

@@ -1127,12 +1127,12 @@ export interface components {
          */
         MfaVerifyRequest: {
             /** Code */
-            code?: string | null;
+            code?: string;
             /** Mfa Token */
             mfa_token: string;
             /** Recovery Code */
-            recovery_code?: string | null;
-        };
+            recovery_code?: string;
+        } & (unknown | unknown);
         /**
          * MyOrganization
          * @description An organization as the caller sees it: with their role and what it allows.
@@ -1400,12 +1400,12 @@ export interface components {
          */
         ReauthenticateRequest: {
             /** Code */
-            code?: string | null;
+            code?: string;
             /** Password */
-            password?: string | null;
+            password?: string;
             /** Recovery Code */
-            recovery_code?: string | null;
-        };
+            recovery_code?: string;
+        } & (unknown | unknown | unknown);
         /** RecoveryCodes */
         RecoveryCodes: {
             /** Recovery Codes */

@@ -18,6 +18,7 @@ from pydantic import (
     StrictBool,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.text import SingleLine
 
@@ -152,6 +153,13 @@ class MailAccepted(BaseModel):
 
 MFA_CODE_INPUT_MAX = 64
 FactorName = Annotated[str, SingleLine(max_length=100)]
+MfaCode = Annotated[str, Field(max_length=MFA_CODE_INPUT_MAX)]
+PasswordInput = Annotated[str, Field(max_length=PASSWORD_INPUT_MAX)]
+
+
+def _absent(schema: dict[str, Any]) -> None:
+    """An optional field that is left out, never null: no `default: null` either."""
+    schema.pop("default", None)
 
 
 class MfaFactorRead(BaseModel):
@@ -195,9 +203,13 @@ class FactorRename(StrictBody):
 class MfaVerifyRequest(StrictBody):
     """Exactly one of `code` (TOTP) and `recovery_code`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["code"]}, {"required": ["recovery_code"]}]}
+    )
+
     mfa_token: str = Field(max_length=TOKEN_INPUT_MAX)
-    code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
-    recovery_code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
+    code: MfaCode | SkipJsonSchema[None] = Field(None, json_schema_extra=_absent)
+    recovery_code: MfaCode | SkipJsonSchema[None] = Field(None, json_schema_extra=_absent)
 
     @model_validator(mode="after")
     def _one_of(self) -> MfaVerifyRequest:
@@ -209,9 +221,21 @@ class MfaVerifyRequest(StrictBody):
 class ReauthenticateRequest(StrictBody):
     """Exactly one of `password`, `code` (TOTP) and `recovery_code`."""
 
-    password: str | None = Field(None, max_length=PASSWORD_INPUT_MAX)
-    code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
-    recovery_code: str | None = Field(None, max_length=MFA_CODE_INPUT_MAX)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["password"]},
+                {"required": ["code"]},
+                {"required": ["recovery_code"]},
+            ]
+        }
+    )
+
+    password: Annotated[str, Field(max_length=PASSWORD_INPUT_MAX)] | SkipJsonSchema[None] = Field(
+        None, json_schema_extra=_absent
+    )
+    code: MfaCode | SkipJsonSchema[None] = Field(None, json_schema_extra=_absent)
+    recovery_code: MfaCode | SkipJsonSchema[None] = Field(None, json_schema_extra=_absent)
 
     @model_validator(mode="after")
     def _one_of(self) -> ReauthenticateRequest:

@@ -1122,6 +1122,19 @@ export interface components {
             recovery_codes_left: number;
         };
         /**
+         * MfaRequiredError
+         * @description The password grant for a user with a second factor (DESIGN.md §10): finish with
+         *     the mfa grant and this `mfa_token`.
+         */
+        MfaRequiredError: {
+            /** Error */
+            error: string;
+            /** Error Description */
+            error_description?: string | null;
+            /** Mfa Token */
+            mfa_token: string;
+        };
+        /**
          * MfaVerifyRequest
          * @description Exactly one of `code` (TOTP) and `recovery_code`.
          */
@@ -2665,6 +2678,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description `mfa_required`: a second factor */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaRequiredError"];
                 };
             };
             /** @description Validation Error */

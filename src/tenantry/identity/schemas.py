@@ -112,6 +112,13 @@ class OAuthError(BaseModel):
     error_description: str | None = None
 
 
+class MfaRequiredError(OAuthError):
+    """The password grant for a user with a second factor (DESIGN.md §10): finish with
+    the mfa grant and this `mfa_token`."""
+
+    mfa_token: str
+
+
 class SessionRead(BaseModel):
     id: uuid.UUID
     created_at: datetime

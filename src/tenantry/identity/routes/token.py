@@ -23,7 +23,13 @@ from tenantry.identity.dependencies import PasswordSignIn, SignIn
 from tenantry.identity.exceptions import EmailNotVerified, InvalidCredentials, InvalidRefreshToken
 from tenantry.identity.routes.issuer import Issuer, TokenIssuer
 from tenantry.identity.routes.mfa import RECOVERY_CODE_USED, Keys
-from tenantry.identity.schemas import PASSWORD_INPUT_MAX, Email, OAuthError, TokenPairResponse
+from tenantry.identity.schemas import (
+    PASSWORD_INPUT_MAX,
+    Email,
+    MfaRequiredError,
+    OAuthError,
+    TokenPairResponse,
+)
 from tenantry.identity.sessions import revoke_session
 from tenantry.request_context import Context, RequestContext
 from tenantry.security.ratelimit import LoginLockout, RateLimited, RequestLimits
@@ -44,7 +50,10 @@ def oauth_error(error: str, description: str, status_code: int = 400) -> JSONRes
 @router.post(
     "/token",
     response_model=TokenPairResponse,
-    responses={400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"}},
+    responses={
+        400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"},
+        403: {"model": MfaRequiredError, "description": "`mfa_required`: a second factor"},
+    },
 )
 async def token(
     db: DbSession,
@@ -133,12 +142,12 @@ async def _grant(
         except EmailNotVerified:
             return oauth_error("invalid_grant", "Verify your email address before signing in.")
         except mfa.MfaRequired as exc:
-            body = {
-                "error": "mfa_required",
-                "error_description": "Complete the sign-in with the mfa grant and a second factor.",
-                "mfa_token": exc.mfa_token,
-            }
-            return JSONResponse(body, status_code=403, headers=NO_STORE)
+            body = MfaRequiredError(
+                error="mfa_required",
+                error_description="Complete the sign-in with the mfa grant and a second factor.",
+                mfa_token=exc.mfa_token,
+            )
+            return JSONResponse(body.model_dump(), status_code=403, headers=NO_STORE)
         family = tokens.family_of(signed_in.session, issuer.settings)
     elif grant_type == "refresh_token":
         await limits.hit("refresh", context.ip)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
 from tenantry.config import Settings
-from tenantry.db import utcnow
+from tenantry.db import utcnow, uuid7
 from tenantry.errors import NotFound, ProblemError, Unauthorized
 from tenantry.identity.models import MfaChallenge, MfaFactor, RecoveryCode, User
 from tenantry.mail.mailer import OutgoingMail, render_mail
@@ -149,7 +149,7 @@ async def start_totp(
 ) -> TotpEnrolment:
     """A new, unconfirmed TOTP factor; it counts only once confirmed with a code."""
     secret = totp.new_secret()
-    factor = MfaFactor(id=uuid.uuid4(), user_id=user.id, kind=TOTP, name=name or "Authenticator")
+    factor = MfaFactor(id=uuid7(), user_id=user.id, kind=TOTP, name=name or "Authenticator")
     factor.secret_sealed = keys.box.seal(secret.encode("ascii"), associated=_associated(factor.id))
     db.add(factor)
     await db.commit()

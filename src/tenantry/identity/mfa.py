@@ -5,6 +5,10 @@ Every use of a code is one conditional UPDATE, so two concurrent requests with o
 code cannot both win: a TOTP step is taken only when it is later than the factor's
 `last_step`, a recovery code only while `used_at` is NULL, a challenge try only while
 `tries_left > 0` and the challenge is unused and unexpired.
+
+Over 300 lines for now: enrolment, recovery codes and the challenge share these
+conditional updates. When passkeys land, the challenge (and its WebAuthn assertion)
+should move to a `challenge.py` of its own.
 """
 
 from __future__ import annotations

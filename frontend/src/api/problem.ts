@@ -40,6 +40,9 @@ const FRIENDLY: Record<string, string> = {
   not_authenticated: "Your session has ended. Sign in again.",
   forbidden: "You do not have permission to do that.",
   not_found: "Not found — it may have been deleted, or you may no longer have access.",
+  invalid_mfa_code: "That code is not right. Check your authenticator app and try again.",
+  invalid_mfa_token: "This sign-in attempt has expired or used up its tries. Start again with your password.",
+  step_up_required: "Confirm it is you first.",
   csrf_failed: "The request was refused as a possible cross-site forgery. Reload the page.",
 };
 

@@ -5,7 +5,8 @@ import type { Schemas } from "../api/client";
 import { describeError, errorFromResponse } from "../api/problem";
 import { currentUserQuery } from "./currentUser";
 import { auth } from "./index";
-import { type AuthStatus, ResponseError } from "./session";
+import { type MfaChallenge, mfaChallengeFrom } from "./mfa";
+import { type AuthStatus, type MfaVerifyBody, type ReauthenticateBody, ResponseError } from "./session";
 
 type User = Schemas["UserRead"];
 
@@ -16,7 +17,11 @@ interface AuthContextValue {
   user: User | null;
   /** Why the signed-in user's profile could not be loaded, if it could not. */
   userError: string | null;
-  signIn: (email: string, password: string) => Promise<void>;
+  /** Signs in, or answers the second-factor challenge to finish with `verifyMfa`. */
+  signIn: (email: string, password: string) => Promise<MfaChallenge | null>;
+  verifyMfa: (body: MfaVerifyBody) => Promise<void>;
+  /** Step-up before a sensitive action: the session's access token is renewed. */
+  reauthenticate: (body: ReauthenticateBody) => Promise<void>;
   signOut: () => Promise<void>;
   signOutEverywhere: () => Promise<void>;
   reloadUser: () => Promise<void>;
@@ -59,6 +64,27 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback(async (email: string, password: string) => {
     try {
       await auth.signIn(email, password);
+      return null;
+    } catch (error) {
+      if (!(error instanceof ResponseError)) throw error;
+      const body: unknown = await error.response.clone().json().catch(() => null);
+      const challenge = mfaChallengeFrom(error.response.status, body);
+      if (challenge) return challenge;
+      throw await errorFromResponse(error.response);
+    }
+  }, []);
+
+  const verifyMfa = useCallback(async (body: MfaVerifyBody) => {
+    try {
+      await auth.verifyMfa(body);
+    } catch (error) {
+      throw error instanceof ResponseError ? await errorFromResponse(error.response) : error;
+    }
+  }, []);
+
+  const reauthenticate = useCallback(async (body: ReauthenticateBody) => {
+    try {
+      await auth.reauthenticate(body);
     } catch (error) {
       throw error instanceof ResponseError ? await errorFromResponse(error.response) : error;
     }
@@ -83,7 +109,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const user = signedIn ? (me.data ?? null) : null;
   const userError = signedIn && me.error ? describeError(me.error) : null;
   return (
-    <AuthContext.Provider value={{ status, signedOutHere, user, userError, signIn, signOut, signOutEverywhere, reloadUser }}>
+    <AuthContext.Provider value={{ status, signedOutHere, user, userError, signIn, verifyMfa, reauthenticate, signOut, signOutEverywhere, reloadUser }}>
       {children}
     </AuthContext.Provider>
   );

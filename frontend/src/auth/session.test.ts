@@ -30,6 +30,21 @@ class FakeServer {
     this.bodies.push(await request.clone().text());
     const path = new URL(request.url).pathname;
     if (path === "/auth/login") return this.#grant();
+    if (path === "/auth/mfa/verify") {
+      const body = JSON.parse(await request.clone().text()) as Record<string, string>;
+      if (body.mfa_token !== "challenge-1") return problem(401, "invalid_mfa_token");
+      if (body.code !== "123456" && body.recovery_code !== "abcd-efgh") {
+        return problem(401, "invalid_mfa_code");
+      }
+      return this.#grant();
+    }
+    if (path === "/auth/reauthenticate") {
+      const token = request.headers.get("Authorization")?.replace("Bearer ", "");
+      if (!token || token !== this.validToken) return problem(401, "invalid_token");
+      const body = JSON.parse(await request.clone().text()) as Record<string, string>;
+      if (body.code !== "123456") return problem(400, "invalid_mfa_code");
+      return this.#grant();
+    }
     if (path === "/auth/refresh") {
       if (this.refreshDelay) await new Promise((resolve) => setTimeout(resolve, this.refreshDelay));
       if (request.headers.get(CSRF_HEADER) !== CSRF) return problem(403, "csrf_failed");
@@ -326,5 +341,77 @@ describe("helpers", () => {
   it("refreshes a minute early, or a quarter early for short lifetimes", () => {
     expect(refreshDelayMs(900)).toBe(840_000);
     expect(refreshDelayMs(30)).toBe(22_500);
+  });
+});
+
+describe("AuthSession second factor", () => {
+  let server: FakeServer;
+
+  beforeEach(() => {
+    server = new FakeServer();
+  });
+
+  it("starts the session from /auth/mfa/verify like a login, token in memory only", async () => {
+    const setItem = vi.spyOn(Storage.prototype, "setItem");
+    const [here, other] = channelPair();
+    const heard: unknown[] = [];
+    other.addEventListener("message", (event) => heard.push(event.data));
+    const auth = session(server, here);
+
+    await auth.verifyMfa({ mfa_token: "challenge-1", code: "123456" });
+
+    expect(auth.status).toBe("signed-in");
+    expect(heard).toEqual([{ type: "signed-in" }]);
+    const verify = server.requests[0] as Request;
+    expect(new URL(verify.url).pathname).toBe("/auth/mfa/verify");
+    expect(verify.credentials).toBe("same-origin");
+    expect(verify.headers.get("Authorization")).toBeNull();
+    expect(server.bodies[0]).toBe('{"mfa_token":"challenge-1","code":"123456"}');
+    const call = await auth.fetch("/users/me");
+    expect(((await call.json()) as { token: string }).token).toBe("token-1");
+    expect(setItem).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+  });
+
+  it("accepts a recovery code instead of a TOTP code", async () => {
+    const auth = session(server);
+    await auth.verifyMfa({ mfa_token: "challenge-1", recovery_code: "abcd-efgh" });
+    expect(auth.status).toBe("signed-in");
+  });
+
+  it("throws the refusal and stays signed out on a wrong code or challenge", async () => {
+    const auth = session(server);
+    const wrongCode = await auth.verifyMfa({ mfa_token: "challenge-1", code: "000000" }).catch((e: unknown) => e);
+    expect(wrongCode).toBeInstanceOf(ResponseError);
+    expect((wrongCode as ResponseError).response.status).toBe(401);
+    expect(((await (wrongCode as ResponseError).response.json()) as { code: string }).code).toBe("invalid_mfa_code");
+    const wrongToken = await auth.verifyMfa({ mfa_token: "old", code: "123456" }).catch((e: unknown) => e);
+    expect(((await (wrongToken as ResponseError).response.json()) as { code: string }).code).toBe("invalid_mfa_token");
+    expect(auth.status).not.toBe("signed-in");
+  });
+
+  it("replaces the access token with the one /auth/reauthenticate answers", async () => {
+    const auth = session(server);
+    await auth.signIn("ada@example.com", "a long password");
+
+    await auth.reauthenticate({ code: "123456" });
+
+    const step = server.requests.at(-1) as Request;
+    expect(new URL(step.url).pathname).toBe("/auth/reauthenticate");
+    expect(step.headers.get("Authorization")).toBe("Bearer token-1");
+    const call = await auth.fetch("/users/me");
+    expect(call.headers.get("Authorization")).toBeNull();
+    expect(((await call.json()) as { token: string }).token).toBe("token-2");
+    expect(auth.status).toBe("signed-in");
+  });
+
+  it("keeps the old token when reauthentication is refused", async () => {
+    const auth = session(server);
+    await auth.signIn("ada@example.com", "a long password");
+
+    await expect(auth.reauthenticate({ code: "999999" })).rejects.toBeInstanceOf(ResponseError);
+
+    const call = await auth.fetch("/users/me");
+    expect(((await call.json()) as { token: string }).token).toBe("token-1");
   });
 });

@@ -18,6 +18,10 @@ import type { components } from "../api/schema";
 
 /** What /auth/login and /auth/refresh answer: the access token and its lifetime. */
 type AccessTokenResponse = components["schemas"]["AccessTokenResponse"];
+/** The second step of a sign-in: the challenge's token and one TOTP or recovery code. */
+export type MfaVerifyBody = { mfa_token: string } & ({ code: string } | { recovery_code: string });
+/** Proof for a step-up: exactly one of the password, a TOTP code or a recovery code. */
+export type ReauthenticateBody = { password: string } | { code: string } | { recovery_code: string };
 
 export type AuthStatus = "unknown" | "signed-in" | "signed-out";
 
@@ -108,13 +112,44 @@ export class AuthSession {
     return this.refresh();
   }
 
-  /** POST /auth/login; throws the error response when the server refuses. */
-  async signIn(email: string, password: string): Promise<void> {
-    const response = await this.#fetch(
-      this.#request("/auth/login", {
+  /**
+   * POST /auth/login; throws the error response when the server refuses. A user with a
+   * second factor gets `401 mfa_required` here, and finishes with `verifyMfa`.
+   */
+  signIn(email: string, password: string): Promise<void> {
+    return this.#startSession("/auth/login", { email, password });
+  }
+
+  /**
+   * POST /auth/mfa/verify: the second step of a sign-in, answered like /auth/login (the
+   * cookies are set and the access token stays in this object).
+   */
+  verifyMfa(body: MfaVerifyBody): Promise<void> {
+    return this.#startSession("/auth/mfa/verify", body);
+  }
+
+  /**
+   * POST /auth/reauthenticate (step-up): the same session gets a fresh access token with a
+   * new `auth_time`; it replaces the one held here. Throws the error response on refusal.
+   */
+  async reauthenticate(body: ReauthenticateBody): Promise<void> {
+    const response = await this.fetch(
+      this.#request("/auth/reauthenticate", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ email, password }),
+        body: JSON.stringify(body),
+      }),
+    );
+    if (!response.ok) throw new ResponseError(response);
+    this.#accept((await response.json()) as AccessTokenResponse);
+  }
+
+  async #startSession(path: string, body: object): Promise<void> {
+    const response = await this.#fetch(
+      this.#request(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
       }),
     );
     if (!response.ok) throw new ResponseError(response);

@@ -10,6 +10,7 @@ import {
   SubmitButton,
 } from "../../shared/forms";
 import { useAction, usePageTitle } from "../../shared/hooks";
+import { TwoFactorCard } from "../mfa/TwoFactorCard";
 import { useChangePassword, useRequestVerification, useUpdateProfile } from "./hooks";
 
 export function ProfilePage() {
@@ -34,6 +35,7 @@ export function ProfilePage() {
       {!user.email_verified_at && <VerifyEmailRequest />}
       <NameForm initial={user.full_name ?? ""} />
       <ChangePasswordForm />
+      <TwoFactorCard />
     </>
   );
 }

@@ -414,4 +414,24 @@ describe("AuthSession second factor", () => {
     const call = await auth.fetch("/users/me");
     expect(((await call.json()) as { token: string }).token).toBe("token-1");
   });
+
+  it("does not refresh on a step-up refusal: a new token would carry the same auth_time", async () => {
+    const answer = server.fetch;
+    server.fetch = async (request) => {
+      if (new URL(request.url).pathname !== "/auth/mfa/factors/f1") return answer(request);
+      server.requests.push(request);
+      return new Response(JSON.stringify({ status: 401, code: "step_up_required" }), {
+        status: 401,
+        headers: { "WWW-Authenticate": 'Bearer error="insufficient_user_authentication", max_age="600"' },
+      });
+    };
+    const auth = session(server);
+    await auth.signIn("ada@example.com", "a long password");
+
+    const response = await auth.fetch("/auth/mfa/factors/f1", { method: "DELETE" });
+
+    expect(response.status).toBe(401);
+    expect(server.count("/auth/refresh")).toBe(0);
+    expect(server.count("/auth/mfa/factors/f1")).toBe(1);
+  });
 });

@@ -10,7 +10,8 @@
  *   `tenantry_csrf` cookie: a cross-site page can make the browser send cookies, but it
  *   cannot read ours to copy the value into a header (double-submit cookie).
  * - A reload restores the session through /auth/refresh; the token is renewed shortly before
- *   it expires; a request that meets a 401 refreshes once and is retried once; concurrent 401s
+ *   it expires; a request that meets a 401 refreshes once and is retried once (not a step-up
+ *   refusal, which needs /auth/reauthenticate); concurrent 401s
  *   share one refresh; tabs tell each other about sign-out over a BroadcastChannel.
  */
 
@@ -210,6 +211,9 @@ export class AuthSession {
     const sentToken = this.#accessToken;
     const response = await this.#fetch(withToken(request.clone(), sentToken));
     if (response.status !== 401 || sentToken === null) return response;
+    // A step-up refusal (RFC 9470) is about how the user signed in, not about the token's
+    // age: a refresh keeps the same auth_time, so only /auth/reauthenticate helps.
+    if (needsStepUp(response)) return response;
     // Another request may have refreshed while this one was in flight: use its token.
     if (this.#accessToken === sentToken && !(await this.refresh())) return response;
     if (this.#accessToken === null) return response;
@@ -291,6 +295,10 @@ export class ResponseError extends Error {
     super(`HTTP ${response.status}`);
     this.name = "ResponseError";
   }
+}
+
+function needsStepUp(response: Response): boolean {
+  return /error="insufficient_user_authentication"/.test(response.headers.get("WWW-Authenticate") ?? "");
 }
 
 function withToken(request: Request, token: string | null): Request {

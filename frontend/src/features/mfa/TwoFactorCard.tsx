@@ -137,6 +137,7 @@ function StepUpForm({ purpose, onConfirmed, onCancel }: { purpose: string; onCon
   }
 
   const labels = { code: "Authentication code", recovery_code: "Recovery code", password: "Password" } as const;
+  const choices = { code: "my authenticator app", recovery_code: "a recovery code", password: "my password" } as const;
   return (
     <form onSubmit={submit} className="step-up" aria-label="Confirm it is you">
       <Notice>To {purpose}, confirm it is you.</Notice>
@@ -153,7 +154,7 @@ function StepUpForm({ purpose, onConfirmed, onCancel }: { purpose: string; onCon
                 setValue("");
               }}
             />{" "}
-            {labels[option]}
+            {choices[option]}
           </label>
         ))}
       </fieldset>

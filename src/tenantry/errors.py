@@ -45,6 +45,8 @@ class ProblemError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = dict(headers or {})
+        # RFC 9457 extension members a subclass adds to the body, after `code`.
+        self.extensions: dict[str, Any] = {}
 
 
 class NotFound(ProblemError):
@@ -93,6 +95,7 @@ def problem_response(
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body: dict[str, Any] = {
@@ -104,6 +107,7 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(extensions or {})
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -124,7 +128,12 @@ _HTTP_CODES = {
 async def _problem_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
     return problem_response(
-        exc.status, exc.code, title=exc.title, detail=exc.detail, headers=exc.headers
+        exc.status,
+        exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 

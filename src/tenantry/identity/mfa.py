@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import segno
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantry import audit
@@ -92,6 +92,8 @@ class MfaRequired(Unauthorized):
         super().__init__("Complete the sign-in with a second factor at /auth/mfa/verify.")
         self.mfa_token = mfa_token
         self.factors = factors
+        self.extensions = {"mfa_token": mfa_token, "factors": factors}
+        self.headers["Cache-Control"] = "no-store"  # the body carries a credential
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +286,7 @@ async def start_challenge(
     return token
 
 
-def _live(challenge_id: uuid.UUID) -> list[object]:
+def _live(challenge_id: uuid.UUID) -> list[ColumnElement[bool]]:
     return [
         MfaChallenge.id == challenge_id,
         MfaChallenge.used_at.is_(None),
@@ -342,7 +344,7 @@ async def answer_challenge(
     )
     result = await db.execute(
         update(MfaChallenge)
-        .where(*_live(challenge.id))  # type: ignore[arg-type]
+        .where(*_live(challenge.id))
         .values(**values)
         .execution_options(synchronize_session=False)
     )

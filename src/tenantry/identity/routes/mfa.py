@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response, status
-from fastapi.responses import JSONResponse
 
 from tenantry.db import DbSession
 from tenantry.dependencies import (
@@ -19,7 +18,6 @@ from tenantry.dependencies import (
     Mailer,
     RecoveryCodeKey,
 )
-from tenantry.errors import PROBLEM_JSON
 from tenantry.identity import mfa, signin
 from tenantry.identity import refresh as tokens
 from tenantry.identity.dependencies import CurrentPrincipal, SteppedUpPrincipal, UserRow
@@ -51,21 +49,6 @@ async def get_mfa_keys(box: Box, recovery_key: RecoveryCodeKey) -> mfa.MfaKeys:
 
 
 Keys = Annotated[mfa.MfaKeys, Depends(get_mfa_keys)]
-
-
-def mfa_required_response(exc: mfa.MfaRequired) -> JSONResponse:
-    """`401 mfa_required` with the `mfa_token` and the factor kinds (DESIGN.md §10)."""
-    body = {
-        "type": "about:blank",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-        "code": exc.code,
-        "mfa_token": exc.mfa_token,
-        "factors": exc.factors,
-    }
-    headers = {**exc.headers, "Cache-Control": "no-store"}
-    return JSONResponse(body, status_code=exc.status, headers=headers, media_type=PROBLEM_JSON)
 
 
 @router.get("", responses=problems(401))
